@@ -1,0 +1,20 @@
+//! The signed import contract between the scoring pipeline and the registry.
+//!
+//! A bundle is an [`envelope`] around exact payload bytes. The payload holds a [`manifest`] and
+//! the records of one dataset, each in one canonical byte form ([`records`]), committed to by an
+//! RFC 6962 [`merkle`] root. [`verify`] checks a bundle in the documented order and stops at the
+//! first failure; [`sign`] is the pipeline's side, used by the demo, the tests and `envcredit sign`.
+//! The format is specified in `docs/bundle-format.md`.
+
+pub mod envelope;
+pub mod manifest;
+pub mod merkle;
+pub mod records;
+pub mod rejection;
+pub mod sign;
+pub mod verify;
+
+pub use manifest::{Dataset, EvaluationSchedule, Manifest};
+pub use records::{Records, RecordKey};
+pub use rejection::{RecordRef, Rejection};
+pub use verify::{verify, ChainView, Limits, TrustedKey, Verified, VerifiedBundle};

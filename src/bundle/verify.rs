@@ -1,0 +1,671 @@
+//! Verification of a bundle, in the documented order; the first failure wins.
+//!
+//! 1. size limit; 2. envelope; 3. payload type; 4. key known; 5. signature; 6. strict parse of
+//! the payload; 7. format version and hash algorithm; 8. key trusted for this sequence number;
+//! 9. sequence = last + 1 (or the same bundle again: a no-op; or equivocation) and previous hash;
+//! 10. record count; 11. Merkle root; 12. each record: strict parse and canonical form;
+//! 13. the dataset's dates; 14. each record against the rules of the measures; 15. key order.
+//!
+//! Nothing unauthenticated is parsed beyond the envelope: the key is looked up by the envelope's
+//! key id and the signature checked before the payload is read, so the sequence range of the key
+//! is checked right after the strict parse.
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::envelope::{self, PublicKey};
+use super::manifest::{Dataset, EvaluationSchedule, Manifest, Payload, FORMAT_VERSION, HASH_ALGORITHM};
+use super::merkle::{self, Hash};
+use super::records::{
+    canonical_bytes, Change, ChangeKind, EvaluationRecord, Listing, ListingState, ObjectionStatus,
+    RecordKey, Records, Violation, MAX_SCORE_MAGNITUDE,
+};
+use super::rejection::Rejection;
+use crate::domain::art11::{ART11_GRADE, ART11_RISK};
+use crate::domain::calendar::Calendar;
+use crate::domain::code::CreditCode;
+use crate::domain::score::{Grade, RiskLevel, Score};
+
+/// A public key trusted to sign the bundles of a range of sequence numbers.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    /// A name for logs and messages.
+    pub name: String,
+    pub key: PublicKey,
+    /// First sequence number this key may sign.
+    pub from_seq: u64,
+    /// Last sequence number this key may sign; `None` while not revoked.
+    pub until_seq: Option<u64>,
+}
+
+impl TrustedKey {
+    pub fn covers(&self, sequence: u64) -> bool {
+        sequence >= self.from_seq && self.until_seq.is_none_or(|until| sequence <= until)
+    }
+
+    fn range(&self) -> String {
+        match self.until_seq {
+            Some(until) => format!("{}..={}", self.from_seq, until),
+            None => format!("{}..", self.from_seq),
+        }
+    }
+}
+
+/// Bounds on untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest bundle file accepted, in bytes.
+    pub max_bundle_bytes: usize,
+    /// Most records in one bundle.
+    pub max_records: usize,
+    /// Largest single record, in bytes.
+    pub max_record_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bundle_bytes: 256 * 1024 * 1024,
+            max_records: 1_000_000,
+            max_record_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The accepted chain: `accepted[i]` is the payload hash of sequence `i + 1`.
+pub type ChainView<'a> = &'a [Hash];
+
+/// The outcome of a successful verification.
+#[derive(Debug)]
+pub enum Verified {
+    /// A new bundle, next in the chain (or checked standalone).
+    New(Box<VerifiedBundle>),
+    /// Exactly the bundle already accepted at this sequence number: nothing to do.
+    AlreadyAccepted { sequence: u64 },
+}
+
+/// A bundle that passed every check.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    /// The file exactly as signed (kept, and re-verified at every start).
+    pub envelope: Vec<u8>,
+    /// SHA-256 of the payload bytes: the bundle's identity and the next bundle's previous hash.
+    pub payload_hash: Hash,
+    /// Key id of the signing key.
+    pub key_id: String,
+    pub manifest: Manifest,
+    /// Canonical bytes of each record, in bundle order (the Merkle leaves' preimages).
+    pub record_bytes: Vec<Vec<u8>>,
+    /// Merkle leaf hashes, in bundle order.
+    pub leaves: Vec<Hash>,
+    pub records: Records,
+}
+
+impl VerifiedBundle {
+    /// The payload hash as 64 hex digits.
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.payload_hash)
+    }
+}
+
+/// Verifies `bytes` as a bundle. With `chain`, the sequence and previous-hash rules are checked
+/// against the accepted chain; without it (standalone), they are skipped.
+pub fn verify(
+    bytes: &[u8],
+    keys: &[TrustedKey],
+    chain: Option<ChainView<'_>>,
+    limits: &Limits,
+) -> Result<Verified, Rejection> {
+    if bytes.len() > limits.max_bundle_bytes {
+        return Err(Rejection::new(
+            "size_limit",
+            format!(
+                "bundle is {} bytes, more than the limit of {} bytes",
+                bytes.len(),
+                limits.max_bundle_bytes
+            ),
+        ));
+    }
+    let opened = envelope::open(bytes).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    envelope::check_payload_type(&opened).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    let trusted = keys
+        .iter()
+        .find(|k| k.key.key_id() == opened.key_id)
+        .ok_or_else(|| {
+            Rejection::new(
+                "key_unknown",
+                format!("signing key {} is not a trusted key", opened.key_id),
+            )
+        })?;
+    envelope::verify_signature(&trusted.key, &opened)
+        .map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+
+    let payload: Payload<'_> = serde_json::from_slice(&opened.payload)
+        .map_err(|e| Rejection::new("payload_parse", format!("payload: {e}")))?;
+    let manifest = payload.manifest;
+    check_manifest_fields(&manifest)?;
+    // Every key with this id must cover the sequence: one revoked entry cannot be bypassed.
+    if !keys
+        .iter()
+        .filter(|k| k.key.key_id() == opened.key_id)
+        .any(|k| k.covers(manifest.sequence))
+    {
+        return Err(Rejection::new(
+            "key_not_trusted_for_sequence",
+            format!(
+                "key {} ({}) is trusted for sequence {}, not for sequence {}",
+                trusted.name,
+                opened.key_id,
+                trusted.range(),
+                manifest.sequence
+            ),
+        ));
+    }
+    let payload_hash: Hash = Sha256::digest(&opened.payload).into();
+    if let Some(accepted) = chain {
+        if let Some(done) = check_chain(&manifest, payload_hash, accepted)? {
+            return Ok(done);
+        }
+    }
+
+    if payload.records.len() as u64 != manifest.record_count {
+        return Err(Rejection::new(
+            "record_count",
+            format!(
+                "manifest says {} records, the payload holds {}",
+                manifest.record_count,
+                payload.records.len()
+            ),
+        ));
+    }
+    if payload.records.len() > limits.max_records {
+        return Err(Rejection::new(
+            "size_limit",
+            format!(
+                "{} records, more than the limit of {}",
+                payload.records.len(),
+                limits.max_records
+            ),
+        ));
+    }
+    let leaves: Vec<Hash> = payload
+        .records
+        .iter()
+        .map(|raw| merkle::leaf_hash(raw.get().as_bytes()))
+        .collect();
+    let root = merkle::root(&leaves);
+    if root != manifest.merkle_root {
+        return Err(Rejection::new(
+            "merkle_root",
+            format!(
+                "the records hash to root {}, the manifest says {}",
+                hex::encode(root),
+                hex::encode(manifest.merkle_root)
+            ),
+        ));
+    }
+
+    let raw: Vec<&[u8]> = payload.records.iter().map(|r| r.get().as_bytes()).collect();
+    let records = match manifest.dataset {
+        Dataset::Evaluation(year) => {
+            let schedule = check_schedule(year, manifest.evaluation.as_ref())?;
+            let records: Vec<EvaluationRecord> = parse_all(&raw, limits)?;
+            for (i, r) in records.iter().enumerate() {
+                check_evaluation(r, &schedule).map_err(|e| e.at(i, Some(r.code.clone())))?;
+            }
+            Records::Evaluation(records)
+        }
+        Dataset::DishonestyList => {
+            no_schedule(&manifest)?;
+            let records: Vec<Listing> = parse_all(&raw, limits)?;
+            for (i, r) in records.iter().enumerate() {
+                check_listing(r).map_err(|e| e.at(i, Some(format!("{} {}", r.code, r.decision_number))))?;
+            }
+            Records::DishonestyList(records)
+        }
+        Dataset::Violations => {
+            no_schedule(&manifest)?;
+            let records: Vec<Violation> = parse_all(&raw, limits)?;
+            for (i, r) in records.iter().enumerate() {
+                check_violation(r).map_err(|e| e.at(i, Some(format!("{} {}", r.code, r.decision_number))))?;
+            }
+            Records::Violations(records)
+        }
+    };
+    check_key_order(&records)?;
+
+    Ok(Verified::New(Box::new(VerifiedBundle {
+        envelope: bytes.to_vec(),
+        payload_hash,
+        key_id: opened.key_id,
+        manifest,
+        record_bytes: raw.iter().map(|r| r.to_vec()).collect(),
+        leaves,
+        records,
+    })))
+}
+
+fn check_manifest_fields(manifest: &Manifest) -> Result<(), Rejection> {
+    if manifest.format_version != FORMAT_VERSION {
+        return Err(Rejection::new(
+            "format_version",
+            format!(
+                "format version {} is not supported (expected {FORMAT_VERSION})",
+                manifest.format_version
+            ),
+        ));
+    }
+    if manifest.hash_algorithm != HASH_ALGORITHM {
+        return Err(Rejection::new(
+            "hash_algorithm",
+            format!(
+                "hash algorithm {:?} is not supported (expected {HASH_ALGORITHM:?})",
+                manifest.hash_algorithm
+            ),
+        ));
+    }
+    if manifest.sequence == 0 {
+        return Err(Rejection::new("sequence", "sequence numbers start at 1"));
+    }
+    Ok(())
+}
+
+/// Returns `Some(AlreadyAccepted)` for the same bundle again, `None` for the next one.
+fn check_chain(
+    manifest: &Manifest,
+    payload_hash: Hash,
+    accepted: &[Hash],
+) -> Result<Option<Verified>, Rejection> {
+    let last = accepted.len() as u64;
+    let sequence = manifest.sequence;
+    if sequence <= last {
+        let index = usize::try_from(sequence - 1).unwrap_or(usize::MAX);
+        return match accepted.get(index) {
+            Some(hash) if *hash == payload_hash => Ok(Some(Verified::AlreadyAccepted { sequence })),
+            Some(hash) => Err(Rejection::new(
+                "equivocation",
+                format!(
+                    "EQUIVOCATION: sequence {sequence} was accepted as {}, this bundle is {}",
+                    hex::encode(hash),
+                    hex::encode(payload_hash)
+                ),
+            )),
+            None => Err(Rejection::new("sequence", format!("sequence {sequence} is unknown"))),
+        };
+    }
+    if sequence != last + 1 {
+        return Err(Rejection::new(
+            "sequence",
+            format!(
+                "sequence {sequence} does not follow the last accepted sequence {last} (expected {})",
+                last + 1
+            ),
+        ));
+    }
+    let expected = accepted.last().copied().unwrap_or([0u8; 32]);
+    if manifest.previous_hash != expected {
+        return Err(Rejection::new(
+            "previous_hash",
+            format!(
+                "previous hash {} is not the hash of the last accepted bundle {}",
+                hex::encode(manifest.previous_hash),
+                hex::encode(expected)
+            ),
+        ));
+    }
+    Ok(None)
+}
+
+fn check_schedule(year: i32, schedule: Option<&EvaluationSchedule>) -> Result<EvaluationSchedule, Rejection> {
+    let schedule = *schedule.ok_or_else(|| {
+        Rejection::new(
+            "evaluation_schedule",
+            format!("dataset evaluation-{year} needs the manifest's evaluation dates"),
+        )
+    })?;
+    let publicity_year = chrono::Datelike::year(&schedule.publicity_date);
+    if publicity_year != year && publicity_year != year + 1 {
+        return Err(Rejection::new(
+            "dates",
+            format!(
+                "publicity date {} is not in evaluation year {year} or the year after",
+                schedule.publicity_date
+            ),
+        ));
+    }
+    let deadline = Calendar::official()
+        .objection_deadline(schedule.publicity_date)
+        .map_err(|e| Rejection::new("calendar_range", e.to_string()))?;
+    if deadline != schedule.objection_deadline {
+        return Err(Rejection::new(
+            "objection_deadline",
+            format!(
+                "objection deadline {} does not match the calendar: publicity on {} gives {deadline} (5 working days, Art. 16)",
+                schedule.objection_deadline, schedule.publicity_date
+            ),
+        ));
+    }
+    if let Some(published) = schedule.publication_date {
+        if published <= deadline {
+            return Err(Rejection::new(
+                "dates",
+                format!("publication date {published} is not after the objection deadline {deadline}"),
+            ));
+        }
+    }
+    Ok(schedule)
+}
+
+fn no_schedule(manifest: &Manifest) -> Result<(), Rejection> {
+    match manifest.evaluation {
+        Some(_) => Err(Rejection::new(
+            "evaluation_schedule",
+            format!("dataset {} has no evaluation dates", manifest.dataset),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Parses each record strictly and requires its bytes to be its canonical form.
+fn parse_all<T: DeserializeOwned + Serialize>(raw: &[&[u8]], limits: &Limits) -> Result<Vec<T>, Rejection> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            if bytes.len() > limits.max_record_bytes {
+                return Err(Rejection::at(
+                    "size_limit",
+                    i,
+                    peek_key(bytes),
+                    format!(
+                        "record is {} bytes, more than the limit of {}",
+                        bytes.len(),
+                        limits.max_record_bytes
+                    ),
+                ));
+            }
+            let record: T = serde_json::from_slice(bytes)
+                .map_err(|e| Rejection::at("record_parse", i, peek_key(bytes), e.to_string()))?;
+            let canonical = canonical_bytes(&record)
+                .map_err(|e| Rejection::at("record_parse", i, peek_key(bytes), e.to_string()))?;
+            if canonical != *bytes {
+                return Err(Rejection::at(
+                    "record_canonical",
+                    i,
+                    peek_key(bytes),
+                    "record is not in canonical form (sorted keys, no white space, no null or empty optional fields)",
+                ));
+            }
+            Ok(record)
+        })
+        .collect()
+}
+
+/// The key of a record that failed to parse, for the message, when it can be read at all.
+fn peek_key(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let code = value.get("code")?.as_str()?;
+    let code: String = code.chars().take(40).collect();
+    Some(match value.get("decision_number").and_then(|d| d.as_str()) {
+        Some(number) => format!("{code} {}", number.chars().take(80).collect::<String>()),
+        None => code,
+    })
+}
+
+/// A record-level failure before its position is attached.
+struct Fault {
+    rule: &'static str,
+    message: String,
+}
+
+impl Fault {
+    fn new(rule: &'static str, message: impl Into<String>) -> Self {
+        Fault {
+            rule,
+            message: message.into(),
+        }
+    }
+
+    fn at(self, index: usize, key: Option<String>) -> Rejection {
+        Rejection::at(self.rule, index, key, self.message)
+    }
+}
+
+fn check_code(code: &str) -> Result<(), Fault> {
+    CreditCode::parse(code)
+        .map(|_| ())
+        .map_err(|e| Fault::new("code_check", format!("code {code:?}: {e}")))
+}
+
+/// Public text must be present, bounded and free of control characters.
+fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Fault> {
+    if value.trim().is_empty() {
+        return Err(Fault::new("text", format!("{field} is empty")));
+    }
+    if value.chars().count() > max_chars {
+        return Err(Fault::new("text", format!("{field} is longer than {max_chars} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Fault::new("text", format!("{field} holds a control character")));
+    }
+    Ok(())
+}
+
+fn check_score(field: &str, value: i64) -> Result<(), Fault> {
+    if value.abs() > MAX_SCORE_MAGNITUDE {
+        return Err(Fault::new(
+            "score_range",
+            format!("{field} {} is outside ±{}", Score::from_hundredths(value), Score::from_hundredths(MAX_SCORE_MAGNITUDE)),
+        ));
+    }
+    Ok(())
+}
+
+fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Result<(), Fault> {
+    check_code(&r.code)?;
+    check_text("name", &r.name, 200)?;
+    if r.former_names.len() > 20 {
+        return Err(Fault::new("text", "more than 20 former names"));
+    }
+    for name in &r.former_names {
+        check_text("former name", name, 200)?;
+    }
+    check_text("cma_certificate", &r.cma_certificate, 64)?;
+
+    if let Some(basic) = &r.basic {
+        check_score("basic total", basic.total)?;
+        for (name, value) in basic.categories() {
+            check_score(name, value)?;
+        }
+        if basic.category_sum() != Some(basic.total) {
+            return Err(Fault::new(
+                "basic_category_sum",
+                format!(
+                    "basic score {} is not the sum of its six categories ({})",
+                    Score::from_hundredths(basic.total),
+                    basic.category_sum().map_or("overflow".to_string(), |s| Score::from_hundredths(s).to_string())
+                ),
+            ));
+        }
+    }
+    if let Some(risk_score) = r.risk_score {
+        check_score("risk score", risk_score)?;
+    }
+
+    if r.art11.is_empty() {
+        let basic = r.basic.ok_or_else(|| {
+            Fault::new("scores_missing", "a record without an Art. 11 finding needs its basic score")
+        })?;
+        let risk_score = r.risk_score.ok_or_else(|| {
+            Fault::new("scores_missing", "a record without an Art. 11 finding needs its risk score")
+        })?;
+        let grade = Grade::from_basic_score(Score::from_hundredths(basic.total));
+        if grade != r.grade {
+            return Err(Fault::new(
+                "grade_band",
+                format!(
+                    "grade {:?} does not match basic score {} (band {:?}, Art. 10)",
+                    r.grade,
+                    Score::from_hundredths(basic.total),
+                    grade
+                ),
+            ));
+        }
+        let risk = RiskLevel::from_risk_score(Score::from_hundredths(risk_score));
+        if risk != r.risk {
+            return Err(Fault::new(
+                "risk_band",
+                format!(
+                    "risk {:?} does not match risk score {} (band {:?}, Art. 10)",
+                    r.risk,
+                    Score::from_hundredths(risk_score),
+                    risk
+                ),
+            ));
+        }
+    } else {
+        if r.grade != ART11_GRADE || r.risk != ART11_RISK {
+            return Err(Fault::new(
+                "art11_grade_risk",
+                format!(
+                    "an Art. 11 finding puts the institution directly at grade E and high risk, found grade {:?} and risk {:?}",
+                    r.grade, r.risk
+                ),
+            ));
+        }
+        for finding in &r.art11 {
+            check_text("Art. 11 description", &finding.description, 500)?;
+        }
+    }
+
+    if let Some(objection) = &r.objection {
+        if objection.filed_on < schedule.publicity_date || objection.filed_on > schedule.objection_deadline {
+            return Err(Fault::new(
+                "objection_dates",
+                format!(
+                    "objection filed on {} is outside the objection period {}..={}",
+                    objection.filed_on, schedule.publicity_date, schedule.objection_deadline
+                ),
+            ));
+        }
+        match (objection.status, objection.decided_on) {
+            (ObjectionStatus::Decided, Some(decided)) if decided >= objection.filed_on => {}
+            (ObjectionStatus::Decided, _) => {
+                return Err(Fault::new(
+                    "objection_dates",
+                    "a decided objection needs a decision date on or after its filing date",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(Fault::new(
+                    "objection_dates",
+                    "only a decided objection has a decision date",
+                ))
+            }
+            (_, None) => {}
+        }
+        if let Some(outcome) = &objection.outcome {
+            check_text("objection outcome", outcome, 500)?;
+        }
+    }
+    if let Some(change) = &r.change {
+        check_change(change, schedule.publicity_date)?;
+        if change.kind == ChangeKind::Correction {
+            let original = schedule.publication_date.unwrap_or(schedule.publicity_date);
+            if change.effective_from != original {
+                return Err(Fault::new(
+                    "change_dates",
+                    format!(
+                        "a correction is effective from the original publication ({original}), not {}",
+                        change.effective_from
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_change(change: &Change, earliest: NaiveDate) -> Result<(), Fault> {
+    check_text("change reason", &change.reason, 500)?;
+    check_text("change reference", &change.reference, 100)?;
+    if change.decision_date < earliest || change.effective_from < earliest {
+        return Err(Fault::new(
+            "change_dates",
+            format!("a change's decision and effective dates cannot precede {earliest}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_listing(r: &Listing) -> Result<(), Fault> {
+    check_code(&r.code)?;
+    check_text("name", &r.name, 200)?;
+    check_text("decision_number", &r.decision_number, 100)?;
+    check_text("reason", &r.reason, 500)?;
+    let needs_end = matches!(r.state, ListingState::Repaired | ListingState::Removed);
+    let needs_start = r.state != ListingState::Publicity;
+    if needs_start != r.in_force_from.is_some() || needs_end != r.ended_on.is_some() {
+        return Err(Fault::new(
+            "listing_state",
+            format!(
+                "a listing in state {:?} needs {} in_force_from and {} ended_on",
+                r.state,
+                if needs_start { "an" } else { "no" },
+                if needs_end { "an" } else { "no" }
+            ),
+        ));
+    }
+    if let Some(from) = r.in_force_from {
+        if from < r.listed_on || r.ended_on.is_some_and(|end| end < from) {
+            return Err(Fault::new(
+                "listing_dates",
+                "listing dates must run listed_on ≤ in_force_from ≤ ended_on",
+            ));
+        }
+    }
+    if let Some(change) = &r.change {
+        check_change(change, r.listed_on)?;
+    }
+    Ok(())
+}
+
+fn check_violation(r: &Violation) -> Result<(), Fault> {
+    check_code(&r.code)?;
+    check_text("name", &r.name, 200)?;
+    check_text("decision_number", &r.decision_number, 100)?;
+    check_text("authority", &r.authority, 100)?;
+    check_text("description", &r.description, 1000)?;
+    if let Some(change) = &r.change {
+        check_change(change, r.decided_on)?;
+    }
+    Ok(())
+}
+
+/// Keys must strictly increase: sorted, and no duplicates.
+fn check_key_order(records: &Records) -> Result<(), Rejection> {
+    let mut previous: Option<RecordKey> = None;
+    for i in 0..records.len() {
+        let Some(key) = records.key(i) else { break };
+        if let Some(prev) = &previous {
+            match prev.cmp(&key) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    return Err(Rejection::at("duplicate_key", i, Some(key.to_string()), "duplicate key"))
+                }
+                std::cmp::Ordering::Greater => {
+                    return Err(Rejection::at(
+                        "key_order",
+                        i,
+                        Some(key.to_string()),
+                        format!("records are not sorted by key: {key} comes after {prev}"),
+                    ))
+                }
+            }
+        }
+        previous = Some(key);
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! What each subcommand does.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Command;
+use crate::bundle::envelope::{self, SigningKey};
+use crate::bundle::sign::{payload_hash, sign_draft, Draft, SignInput};
+use crate::bundle::{self, Verified};
+use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::config::Config;
+use crate::import::{check_bundle, import_bundle, Outcome};
+use crate::store::Store;
+use crate::web::Application;
+use crate::{demo, Error, Result};
+
+pub fn dispatch(command: Command, config: Config) -> Result<()> {
+    match command {
+        Command::Serve => serve(config),
+        Command::Import { files } => import(&config, &files),
+        Command::Verify { file, standalone } => verify(&config, &file, standalone),
+        Command::Keygen { out } => keygen(&out),
+        Command::Sign {
+            key,
+            input,
+            previous,
+            created_at,
+            out,
+        } => sign(&key, &input, previous.as_deref(), created_at, &out),
+        Command::Demo { out_dir } => write_demo(&out_dir),
+    }
+}
+
+fn clock(config: &Config) -> Arc<dyn Clock> {
+    match config.today {
+        Some(today) => Arc::new(FixedClock(today)),
+        None => Arc::new(SystemClock),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+    }
+    fs::write(path, bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+fn serve(config: Config) -> Result<()> {
+    let clock = clock(&config);
+    actix_web::rt::System::new().block_on(async move {
+        let listen = config.listen.clone();
+        let demo = config.demo;
+        let app = Application::build(config, clock).await?;
+        let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
+        tracing::info!(demo, "envcredit serving on http://{host}:{}", app.port());
+        if demo {
+            tracing::warn!("DEMO MODE: serving DEMO DATA signed with the public demo key");
+        }
+        app.run_until_stopped().await
+    })
+}
+
+fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
+    let keys = config.trusted_keys()?;
+    let store = Store::open(&config.database_url)?;
+    let clock = clock(config);
+    for file in files {
+        let started = Instant::now();
+        let bytes = read(file)?;
+        match import_bundle(&store, &bytes, &keys, &config.limits, clock.as_ref()) {
+            Ok(Outcome::Imported {
+                sequence,
+                dataset,
+                records,
+                hash,
+            }) => println!(
+                "imported {}: sequence {sequence}, {dataset}, {records} records, payload sha256 {hash}, {} ms",
+                file.display(),
+                started.elapsed().as_millis()
+            ),
+            Ok(Outcome::AlreadyAccepted { sequence }) => println!(
+                "unchanged {}: this exact bundle was already accepted as sequence {sequence}",
+                file.display()
+            ),
+            Err(e) => {
+                return Err(Error::BadRequest(format!(
+                    "bundle {} rejected, store unchanged: {e}",
+                    file.display()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
+    let keys = config.trusted_keys()?;
+    let bytes = read(file)?;
+    let fail = |e: Error| Error::BadRequest(format!("bundle {} fails verification: {e}", file.display()));
+    let verified = if standalone {
+        bundle::verify(&bytes, &keys, None, &config.limits).map_err(|e| fail(e.into()))?
+    } else {
+        let store = Store::open(&config.database_url)?;
+        check_bundle(&store, &bytes, &keys, &config.limits).map_err(fail)?
+    };
+    match verified {
+        Verified::New(b) => println!(
+            "ok {}: sequence {}, {}, {} records, Merkle root {}, payload sha256 {}, signed by key {}{}",
+            file.display(),
+            b.manifest.sequence,
+            b.manifest.dataset,
+            b.records.len(),
+            hex::encode(b.manifest.merkle_root),
+            b.hash_hex(),
+            b.key_id,
+            if standalone { " (standalone: chain not checked)" } else { " (would be imported next)" }
+        ),
+        Verified::AlreadyAccepted { sequence } => println!(
+            "ok {}: already accepted as sequence {sequence}",
+            file.display()
+        ),
+    }
+    Ok(())
+}
+
+fn keygen(out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(Error::BadRequest(format!("{} exists; not overwriting a key", out.display())));
+    }
+    let key = SigningKey::generate();
+    let public = key.public_key();
+    write(out, format!("{}\n", key.to_seed_base64()).as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(out, fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io(format!("cannot restrict {}", out.display()), e))?;
+    }
+    let pub_path = out.with_extension("pub");
+    write(&pub_path, format!("{}\n", public.to_base64()).as_bytes())?;
+    println!("secret key: {} (keep it in the pipeline only)", out.display());
+    println!("public key: {} = {}", pub_path.display(), public.to_base64());
+    println!("key id:     {}", public.key_id());
+    Ok(())
+}
+
+fn sign(
+    key_path: &Path,
+    input: &Path,
+    previous: Option<&Path>,
+    created_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    out: &Path,
+) -> Result<()> {
+    let seed = String::from_utf8(read(key_path)?)
+        .map_err(|_| Error::BadRequest(format!("{} is not a key file", key_path.display())))?;
+    let key = SigningKey::from_seed_base64(seed.trim())
+        .map_err(|e| Error::BadRequest(format!("{}: {e}", key_path.display())))?;
+    let plain: SignInput = serde_json::from_slice(&read(input)?)
+        .map_err(|e| Error::BadRequest(format!("{}: {e}", input.display())))?;
+    let records = plain
+        .records()
+        .map_err(|e| Error::BadRequest(format!("{}: {e}", input.display())))?;
+    let (sequence, previous_hash) = match previous {
+        None => (1, [0u8; 32]),
+        Some(path) => {
+            let opened = envelope::open(&read(path)?)
+                .map_err(|e| Error::BadRequest(format!("previous bundle {}: {e}", path.display())))?;
+            #[derive(serde::Deserialize)]
+            struct Head {
+                manifest: HeadManifest,
+            }
+            #[derive(serde::Deserialize)]
+            struct HeadManifest {
+                sequence: u64,
+            }
+            let head: Head = serde_json::from_slice(&opened.payload)
+                .map_err(|e| Error::BadRequest(format!("previous bundle {}: {e}", path.display())))?;
+            (head.manifest.sequence + 1, payload_hash(&opened.payload))
+        }
+    };
+    let draft = Draft {
+        dataset: plain.dataset,
+        sequence,
+        previous_hash,
+        created_at: created_at.unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
+        evaluation: plain.evaluation,
+        records,
+    };
+    let (bytes, hash) = sign_draft(&key, &draft).map_err(|e| Error::Internal(format!("signing: {e}")))?;
+    write(out, &bytes)?;
+    println!(
+        "signed {}: sequence {sequence}, {}, {} records, payload sha256 {}",
+        out.display(),
+        draft.dataset,
+        draft.records.len(),
+        hex::encode(hash)
+    );
+    Ok(())
+}
+
+fn write_demo(out_dir: &Path) -> Result<()> {
+    for (name, bytes) in demo::generate()? {
+        let path = out_dir.join(&name);
+        write(&path, &bytes)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The command line: `envcredit [serve|import|verify|keygen|sign|demo]`. `main` only calls [`run`].
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, FixedOffset};
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+
+/// envcredit — the public, read-only registry of the environmental credit of Jiaxing's social
+/// environmental monitoring institutions. Without a subcommand it serves (`serve`).
+#[derive(Debug, Parser)]
+#[command(name = "envcredit", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, envcredit runs in demo mode.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [env: ENVCREDIT_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Database: `postgres://…` for PostgreSQL, else a SQLite file [env: ENVCREDIT_DATABASE_URL]
+    /// [default: data/envcredit.sqlite3].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the registry (JSON API and pages). Re-verifies every stored bundle at start and on
+    /// each new revision; in demo mode imports the shipped demo bundles into an empty store.
+    Serve,
+    /// Verify bundle files and store them, in order, each in one transaction. Stops at the first
+    /// rejected bundle, which leaves the store exactly as it was, and exits non-zero.
+    Import {
+        /// Bundle files, in sequence order.
+        #[arg(required = true, value_name = "BUNDLE")]
+        files: Vec<PathBuf>,
+    },
+    /// Check a bundle as an import would, against the store's chain, changing nothing.
+    Verify {
+        #[arg(value_name = "BUNDLE")]
+        file: PathBuf,
+        /// Check only the bundle itself (signature, manifest, records), not its place in the chain.
+        #[arg(long)]
+        standalone: bool,
+    },
+    /// Make a new Ed25519 signing key for the pipeline: writes FILE (the secret seed, mode 0600)
+    /// and FILE.pub (the public key, for the registry's `trusted_keys`).
+    Keygen {
+        #[arg(value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// The pipeline's side: turn plain records (JSON: {"dataset", "evaluation"?, "records"}) into
+    /// a signed bundle, records sorted by key in canonical form, Merkle root computed.
+    Sign {
+        /// The signing key file written by `keygen`.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The plain input records.
+        #[arg(value_name = "INPUT")]
+        input: PathBuf,
+        /// The previous accepted bundle: this one gets its sequence + 1 and its payload hash.
+        /// Omit for the first bundle (sequence 1).
+        #[arg(long, value_name = "BUNDLE")]
+        previous: Option<PathBuf>,
+        /// Creation time (RFC 3339); default now.
+        #[arg(long, value_name = "TIME")]
+        created_at: Option<DateTime<FixedOffset>>,
+        /// Where to write the bundle.
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write the demo bundles (deterministic; the same bytes ship in demo/bundles/).
+    Demo {
+        #[arg(long, value_name = "DIR", default_value = "demo/bundles")]
+        out_dir: PathBuf,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_format);
+    match commands::dispatch(cli.command.unwrap_or(Command::Serve), config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> crate::Result<Config> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(listen) = &cli.listen {
+        config.listen = listen.clone();
+    }
+    if let Some(url) = &cli.database_url {
+        config.database_url = url.clone();
+    }
+    Ok(config)
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

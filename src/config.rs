@@ -1,0 +1,170 @@
+//! Settings: one TOML file (`--config`), overridden by `ENVCREDIT_*` environment variables,
+//! overridden by command-line flags. Every setting has a documented default (docs/operations.md).
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::envelope::{PublicKey, SigningKey};
+use crate::bundle::{Limits, TrustedKey};
+use crate::{Error, Result};
+
+/// Where the embedded database lives by default (created on first start).
+pub const DEFAULT_DATABASE_URL: &str = "data/envcredit.sqlite3";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Environment variables read, as `ENVCREDIT_<KEY>` (nested keys joined by `__`).
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "demo",
+    "today",
+    "log_format",
+    "poll_interval_seconds",
+    "limits.max_bundle_bytes",
+    "limits.max_records",
+    "limits.max_record_bytes",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address of the public listener.
+    pub listen: String,
+    /// `postgres://…` for PostgreSQL; otherwise a SQLite file path (or `sqlite://PATH`).
+    pub database_url: String,
+    /// Demo mode: trusts the demo key, imports the shipped demo bundles into an empty store and
+    /// labels everything DEMO DATA. On by default only when no configuration file is given.
+    pub demo: bool,
+    /// Fixes "today" (Asia/Shanghai) instead of reading the clock; for tests and rehearsals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<NaiveDate>,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+    /// How often a serving instance looks for a new revision in the store.
+    pub poll_interval_seconds: u64,
+    /// Bounds on bundles.
+    pub limits: Limits,
+    /// The pipeline's public keys and the sequence ranges each may sign.
+    pub trusted_keys: Vec<TrustedKeyConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One trusted pipeline key, as written in the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKeyConfig {
+    /// A name for logs, e.g. "pipeline-2026".
+    pub name: String,
+    /// Standard base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    /// First sequence number the key may sign.
+    #[serde(default = "one")]
+    pub from_seq: u64,
+    /// Last sequence number the key may sign; set it to revoke the key from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_seq: Option<u64>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Config {
+    /// The defaults; `demo` is on when there is no configuration file.
+    pub fn defaults(demo: bool) -> Config {
+        Config {
+            listen: DEFAULT_LISTEN.to_string(),
+            database_url: DEFAULT_DATABASE_URL.to_string(),
+            demo,
+            today: None,
+            log_format: LogFormat::Text,
+            poll_interval_seconds: 2,
+            limits: Limits::default(),
+            trusted_keys: Vec::new(),
+        }
+    }
+
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::defaults(file.is_none())));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(Error::Config(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("ENVCREDIT_").split("__").only(ENV_KEYS));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let keys = self.trusted_keys()?;
+        let demo_id = demo_signing_key().public_key().key_id();
+        if !self.demo && keys.iter().any(|k| k.key.key_id() == demo_id) {
+            return Err(Error::Config(
+                "the demo key is trusted only in demo mode".to_string(),
+            ));
+        }
+        if self.poll_interval_seconds == 0 {
+            return Err(Error::Config("poll_interval_seconds must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The keys bundles are verified against: the configured ones, plus the demo key in demo mode.
+    pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
+        let mut keys = Vec::with_capacity(self.trusted_keys.len() + 1);
+        for k in &self.trusted_keys {
+            let key = PublicKey::parse(&k.public_key).map_err(|e| {
+                Error::Config(format!("trusted key {:?}: {e}", k.name))
+            })?;
+            if k.from_seq == 0 || k.until_seq.is_some_and(|until| until < k.from_seq) {
+                return Err(Error::Config(format!(
+                    "trusted key {:?}: the range {}..{:?} is empty or starts at 0",
+                    k.name, k.from_seq, k.until_seq
+                )));
+            }
+            keys.push(TrustedKey {
+                name: k.name.clone(),
+                key,
+                from_seq: k.from_seq,
+                until_seq: k.until_seq,
+            });
+        }
+        if self.demo {
+            keys.push(TrustedKey {
+                name: "demo".to_string(),
+                key: demo_signing_key().public_key(),
+                from_seq: 1,
+                until_seq: None,
+            });
+        }
+        Ok(keys)
+    }
+}
+
+/// The demo key. Its secret is public by design (it is derived from a fixed string), which is why
+/// it is trusted only in demo mode and everything it signed is labelled DEMO DATA.
+pub fn demo_signing_key() -> SigningKey {
+    use sha2::{Digest, Sha256};
+    let seed: [u8; 32] =
+        Sha256::digest(b"envcredit demo key v1: public on purpose, trusted only in demo mode").into();
+    SigningKey::from_seed(&seed)
+}

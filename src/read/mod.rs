@@ -1,0 +1,108 @@
+//! The verified read model: everything the web layer shows, rebuilt from the stored bundles after
+//! re-verifying each one, and swapped whole on a new revision (so no response mixes revisions).
+//!
+//! Trust: a stored bundle is shown only if its exact signed bytes still verify with a trusted key;
+//! a stored record row is used only if its bytes hash to the verified leaf at its index and its
+//! query columns equal what the verified record says. Anything else is withheld, logged and
+//! counted — a row edited behind the registry's back is never displayed.
+
+mod build;
+mod institution;
+mod live;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+pub use build::build;
+pub use live::LiveRegistry;
+pub use institution::{Institution, ListingView, RecordVersion, ViolationView, YearResult};
+
+use crate::bundle::EvaluationSchedule;
+use crate::domain::validity::{valid_year, Validity, YearDates, YearStatus};
+
+/// Which data a response came from: the last accepted bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Revision {
+    pub sequence: u64,
+    /// Hex SHA-256 of that bundle's payload.
+    pub hash: String,
+}
+
+impl Revision {
+    /// Short form for ETags and page footers: `<sequence>-<first 12 hex digits>`.
+    pub fn tag(&self) -> String {
+        format!("{}-{}", self.sequence, &self.hash[..12.min(self.hash.len())])
+    }
+}
+
+/// One evaluation year as last published in the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearInfo {
+    pub year: i32,
+    pub schedule: EvaluationSchedule,
+    /// The bundle the current snapshot came from.
+    pub sequence: u64,
+    pub institutions: usize,
+}
+
+impl YearInfo {
+    pub fn status(&self) -> YearStatus {
+        match self.schedule.publication_date {
+            Some(_) => YearStatus::Final,
+            None => YearStatus::InPublicity,
+        }
+    }
+}
+
+/// Why something is not shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withheld {
+    pub reason: String,
+}
+
+/// The whole verified view at one revision.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub revision: Option<Revision>,
+    pub demo: bool,
+    pub years: BTreeMap<i32, YearInfo>,
+    pub institutions: BTreeMap<String, Institution>,
+    /// Codes with a record that failed re-verification: the whole institution is withheld.
+    pub withheld: BTreeMap<String, Withheld>,
+    /// Integrity failures found while building this view (bundles and rows).
+    pub integrity_failures: u64,
+}
+
+/// The grade an institution holds on a date, if any (Art. 18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing<'a> {
+    pub validity: Validity,
+    pub version: &'a RecordVersion,
+}
+
+impl Registry {
+    pub fn year_dates(&self) -> Vec<YearDates> {
+        self.years
+            .values()
+            .map(|y| YearDates {
+                year: y.year,
+                publicity_date: y.schedule.publicity_date,
+                publication_date: y.schedule.publication_date,
+            })
+            .collect()
+    }
+
+    /// The year whose grades are valid on `on`, for everyone (Art. 18).
+    pub fn valid_year(&self, on: NaiveDate) -> Option<Validity> {
+        valid_year(&self.year_dates(), on)
+    }
+
+    /// The institution's valid grade on `on`: its record in the valid year, as known now
+    /// (corrections apply from the original publication; a determination from its date).
+    pub fn standing<'a>(&self, institution: &'a Institution, on: NaiveDate) -> Option<Standing<'a>> {
+        let validity = self.valid_year(on)?;
+        let version = institution.results.get(&validity.year)?.as_of(on)?;
+        Some(Standing { validity, version })
+    }
+}

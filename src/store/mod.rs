@@ -1,0 +1,182 @@
+//! Storage (diesel): one schema over SQLite and PostgreSQL.
+//!
+//! Two tables: `bundles` (each accepted bundle exactly as signed, by sequence number) and
+//! `records` (its records, by leaf index, with the columns searches need). The data revision is
+//! the highest sequence number. Migrations (`migrations/sqlite`, `migrations/postgresql`) are
+//! embedded and run on [`Store::open`]. An import is one transaction: all of it or nothing.
+
+mod connection;
+mod models;
+mod queries;
+pub mod schema;
+pub mod testdb;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+pub use connection::DbConnection;
+use connection::Target;
+
+use crate::bundle::merkle::Hash;
+use crate::Result;
+
+/// Which database a [`Store`] is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgresql,
+}
+
+/// The database of accepted bundles. One connection, used by one caller at a time.
+pub struct Store {
+    backend: Backend,
+    target: Target,
+    conn: Mutex<DbConnection>,
+}
+
+/// A verified bundle as it is stored.
+#[derive(Debug, Clone)]
+pub struct StoredBundleInput<'a> {
+    pub sequence: u64,
+    /// Hex SHA-256 of the signed payload (64 lowercase digits).
+    pub payload_hash: String,
+    pub dataset: String,
+    pub key_id: String,
+    pub record_count: u64,
+    /// The bundle file exactly as signed.
+    pub envelope: &'a [u8],
+    /// RFC 3339, UTC.
+    pub imported_at: String,
+    pub rows: Vec<RecordRow>,
+}
+
+/// A stored bundle, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    pub sequence: u64,
+    pub payload_hash: String,
+    pub dataset: String,
+    pub key_id: String,
+    pub record_count: u64,
+    pub envelope: Vec<u8>,
+    pub imported_at: String,
+    /// Ascending by leaf index.
+    pub rows: Vec<RecordRow>,
+}
+
+/// One record of a bundle: its signed bytes and the columns searches need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    /// Position in the bundle (its Merkle leaf index).
+    pub leaf_index: u64,
+    pub dataset: String,
+    pub code: String,
+    pub decision_number: Option<String>,
+    pub year: Option<i32>,
+    pub name: String,
+    pub county: Option<String>,
+    pub grade: Option<String>,
+    pub risk: Option<String>,
+    /// The record's canonical JSON, exactly the signed bytes.
+    pub record: String,
+}
+
+impl Store {
+    /// `postgres://` or `postgresql://` → PostgreSQL; `sqlite://PATH`, `file:PATH` or a plain
+    /// path → SQLite (the file and its parent directory are created if missing). Runs the
+    /// pending migrations.
+    pub fn open(database_url: &str) -> Result<Store> {
+        let target = Target::parse(database_url)?;
+        let backend = target.backend();
+        let mut conn = target.connect()?;
+        let applied = connection::run_migrations(&mut conn)?;
+        if applied > 0 {
+            tracing::info!(?backend, applied, "database migrations applied");
+        }
+        Ok(Store {
+            backend,
+            target,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Payload hashes of the accepted bundles by sequence: element `i` is sequence `i + 1`.
+    /// Stored sequences that are not exactly `1..=n` are an integrity error naming the gap.
+    pub fn chain(&self) -> Result<Vec<Hash>> {
+        self.with_conn(queries::chain)
+    }
+
+    /// Stores one verified bundle and its record rows in one transaction: everything or nothing.
+    /// Refused (rule `sequence`) unless the highest stored sequence, read inside the
+    /// transaction, is `bundle.sequence - 1`: two importers racing cannot both succeed.
+    pub fn insert_bundle(&self, bundle: &StoredBundleInput<'_>) -> Result<()> {
+        self.with_conn(|conn| queries::insert_bundle(conn, bundle))
+    }
+
+    /// Every stored bundle, ascending by sequence, each with its record rows by leaf index.
+    pub fn load(&self) -> Result<Vec<StoredBundle>> {
+        self.with_conn(queries::load)
+    }
+
+    /// The highest sequence and its payload hash, if any: one cheap query, for revision polling.
+    pub fn head(&self) -> Result<Option<(u64, String)>> {
+        self.with_conn(queries::head)
+    }
+
+    /// Every row of both tables as deterministic text (bytes in hex): two dumps are equal
+    /// exactly when the stored data is. For tests and diagnostics.
+    pub fn dump(&self) -> Result<String> {
+        self.with_conn(queries::dump)
+    }
+
+    /// Runs `f` on the connection. A connection that a panic left behind (maybe inside a
+    /// transaction), or that the server closed, is replaced by a fresh one.
+    fn with_conn<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock()?;
+        let result = f(&mut conn);
+        if let Err(crate::Error::Database(error)) = &result {
+            if needs_new_connection(error) {
+                tracing::warn!(%error, "database connection lost; reconnecting");
+                match self.target.connect() {
+                    Ok(fresh) => *conn = fresh,
+                    Err(reconnect) => tracing::error!(%reconnect, "reconnecting to the database failed"),
+                }
+            }
+        }
+        result
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, DbConnection>> {
+        match self.conn.lock() {
+            Ok(conn) => Ok(conn),
+            Err(poisoned) => {
+                let mut conn = poisoned.into_inner();
+                *conn = self.target.connect()?;
+                self.conn.clear_poison();
+                Ok(conn)
+            }
+        }
+    }
+}
+
+fn needs_new_connection(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager
+    )
+}
+
+impl fmt::Debug for Store {
+    /// The URL is left out: it may hold a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,410 @@
+//! `GET /api/v1/institutions/{code}`: one institution, its valid grade as of a date, its history.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::json_ok;
+use crate::bundle::records::{Change, EvaluationRecord};
+use crate::domain::code::CreditCode;
+use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result};
+use crate::domain::county::County;
+use crate::domain::score::{Grade, RiskLevel, Score};
+use crate::domain::validity::YearStatus;
+use crate::read::{Institution, Registry, YearResult};
+use crate::web::{AppState, Problem};
+use crate::{Error, Result};
+
+/// The notice carried by everything served in demo mode.
+pub const DEMO_NOTICE: &str = "DEMO DATA — fictional institutions and results, not the Bureau's";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AsOfQuery {
+    /// The date (Asia/Shanghai) to answer for, e.g. a bid deadline; default today.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Which data an answer came from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevisionInfo {
+    /// Sequence number of the last accepted bundle.
+    pub sequence: u64,
+    /// Hex SHA-256 of that bundle's payload.
+    pub hash: String,
+}
+
+/// A county-level division of Jiaxing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CountyInfo {
+    /// Six-digit division code, e.g. "330402".
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// A credit grade with its colour (Art. 10); the letter and word always accompany the colour.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GradeInfo {
+    /// "A" … "E".
+    pub letter: String,
+    /// 优秀 / 良好 / 中等 / 较差 / 差
+    pub word_zh: String,
+    /// excellent / good / medium / poor / bad
+    pub word_en: String,
+    /// green / blue / yellow / red / black
+    pub colour: String,
+    pub colour_zh: String,
+    /// Background colour (hex); `text_hex` is the text colour that meets WCAG AA on it.
+    pub colour_hex: String,
+    pub text_hex: String,
+}
+
+/// A risk level (Art. 10).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RiskInfo {
+    /// "low", "medium" or "high".
+    pub level: String,
+    pub word_zh: String,
+    pub word_en: String,
+}
+
+/// The grade valid on the requested date and what follows from it (Art. 18, 19, 20).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Standing {
+    /// The evaluation year the valid grade comes from.
+    pub year: i32,
+    pub grade: GradeInfo,
+    pub risk: RiskInfo,
+    /// The year's publication date.
+    pub valid_from: NaiveDate,
+    /// The next year's publication date (exclusive); null while no later year is published.
+    pub valid_until: Option<NaiveDate>,
+    /// "bonus" (A/B and low risk), "penalty" (D/E and high risk) or "none" (Art. 19).
+    pub bid_flag: String,
+    pub bid_rule_zh: String,
+    pub bid_rule_en: String,
+    /// "reduced", "normal" or "increased" double-random inspections (inferred from Art. 19).
+    pub inspection_tier: String,
+    /// D/E with high risk: a joint-punishment result (Art. 20, inferred).
+    pub joint_punishment_result: bool,
+}
+
+/// Scores, as decimal strings with two places (e.g. "91.50"), never floats.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BasicScoreInfo {
+    pub total: String,
+    pub monitoring_capability: String,
+    pub information_registration: String,
+    pub business_management: String,
+    pub integrity_record: String,
+    pub bonus: String,
+    pub local: String,
+}
+
+/// An Art. 11 finding: directly E and high risk.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Art11Info {
+    /// 1–5, the ground of Art. 11.
+    pub ground: u8,
+    pub summary_zh: String,
+    pub summary_en: String,
+    pub description: String,
+    pub determined_on: NaiveDate,
+}
+
+/// An objection mark (Art. 16).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ObjectionInfo {
+    /// "filed", "under_review" or "decided".
+    pub status: String,
+    pub filed_on: NaiveDate,
+    pub decided_on: Option<NaiveDate>,
+    pub outcome: Option<String>,
+}
+
+/// Why a published record changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeInfo {
+    /// "correction" (after review, Art. 16; effective from the original publication) or
+    /// "determination" (e.g. a new Art. 11 finding; effective from its date).
+    pub kind: String,
+    pub decision_date: NaiveDate,
+    pub effective_from: NaiveDate,
+    pub reason: String,
+    /// Decision number.
+    pub reference: String,
+    /// The bundle that carried the change.
+    pub sequence: u64,
+    /// Grade and risk before the change.
+    pub previous_grade: String,
+    pub previous_risk: String,
+}
+
+/// One evaluation year of an institution, as currently known.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct YearInfo {
+    pub year: i32,
+    /// "in_publicity" (shown, but gives no valid grade or flag) or "final".
+    pub status: String,
+    pub publicity_date: NaiveDate,
+    pub objection_deadline: NaiveDate,
+    pub publication_date: Option<NaiveDate>,
+    /// Whether the result was changed after publication.
+    pub corrected: bool,
+    pub grade: GradeInfo,
+    pub risk: RiskInfo,
+    pub basic_score: Option<BasicScoreInfo>,
+    pub risk_score: Option<String>,
+    pub art11: Vec<Art11Info>,
+    pub objection: Option<ObjectionInfo>,
+    /// Every change, oldest first.
+    pub changes: Vec<ChangeInfo>,
+    /// Where the current record sits: bundle sequence and Merkle leaf index.
+    pub sequence: u64,
+    pub leaf_index: u64,
+}
+
+/// A serious-dishonesty listing (Art. 12).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListingInfo {
+    pub decision_number: String,
+    pub reason: String,
+    /// "publicity", "in_force", "repaired" or "removed".
+    pub state: String,
+    pub in_force: bool,
+    pub listed_on: NaiveDate,
+    pub in_force_from: Option<NaiveDate>,
+    pub ended_on: Option<NaiveDate>,
+}
+
+/// A publicized verified violation (Art. 17).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ViolationInfo {
+    pub decision_number: String,
+    pub authority: String,
+    pub description: String,
+    pub decided_on: NaiveDate,
+}
+
+/// An institution.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstitutionResponse {
+    pub revision: Option<RevisionInfo>,
+    /// Set (to "DEMO DATA — …") when the registry serves demo data.
+    pub demo_notice: Option<String>,
+    /// The date the standing is answered for.
+    pub as_of: NaiveDate,
+    /// Unified social credit code.
+    pub code: String,
+    pub name: String,
+    pub former_names: Vec<String>,
+    pub county: Option<CountyInfo>,
+    pub cma_certificate: Option<String>,
+    /// The grade valid on `as_of`; null when there is none (before the first publication, or
+    /// the institution has no result in the valid year).
+    pub standing: Option<Standing>,
+    /// Every evaluation year, newest first.
+    pub years: Vec<YearInfo>,
+    pub listings: Vec<ListingInfo>,
+    pub violations: Vec<ViolationInfo>,
+}
+
+/// One institution by unified social credit code.
+#[utoipa::path(get, path = "/api/v1/institutions/{code}", tag = "institutions",
+    params(("code" = String, Path, description = "Unified social credit code (18 characters)"), AsOfQuery),
+    responses(
+        (status = 200, description = "The institution", body = InstitutionResponse),
+        (status = 400, description = "Invalid code (the reason names the failed check) or date", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No institution with this code", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Record withheld: it failed the integrity check", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/institutions/{code}")]
+pub async fn get_institution(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: web::Query<AsOfQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.current();
+    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let view = institution_view(&registry, &code, as_of)?;
+    Ok(json_ok(&view, registry.revision.as_ref(), registry.demo))
+}
+
+/// The institution as the API and the page show it.
+pub fn institution_view(registry: &Registry, code: &str, as_of: NaiveDate) -> Result<InstitutionResponse> {
+    let code = CreditCode::normalize_query(code)?;
+    if let Some(withheld) = registry.withheld.get(code.as_str()) {
+        return Err(Error::Integrity(format!("{}: {}", code, withheld.reason)));
+    }
+    let inst = registry
+        .institutions
+        .get(code.as_str())
+        .ok_or_else(|| Error::NotFound(format!("institution {code}")))?;
+    Ok(InstitutionResponse {
+        revision: registry.revision.as_ref().map(|r| RevisionInfo {
+            sequence: r.sequence,
+            hash: r.hash.clone(),
+        }),
+        demo_notice: registry.demo.then(|| DEMO_NOTICE.to_string()),
+        as_of,
+        code: inst.code.clone(),
+        name: inst.name.clone(),
+        former_names: inst.former_names.clone(),
+        county: inst.county.map(county_info),
+        cma_certificate: inst.cma_certificate.clone(),
+        standing: standing(registry, inst, as_of),
+        years: inst.results.values().rev().filter_map(|r| year_info(registry, r)).collect(),
+        listings: inst
+            .listings
+            .iter()
+            .map(|l| ListingInfo {
+                decision_number: l.listing.decision_number.clone(),
+                reason: l.listing.reason.clone(),
+                state: enum_str(&l.listing.state),
+                in_force: l.in_force_on(as_of),
+                listed_on: l.listing.listed_on,
+                in_force_from: l.listing.in_force_from,
+                ended_on: l.listing.ended_on,
+            })
+            .collect(),
+        violations: inst
+            .violations
+            .iter()
+            .map(|v| ViolationInfo {
+                decision_number: v.violation.decision_number.clone(),
+                authority: v.violation.authority.clone(),
+                description: v.violation.description.clone(),
+                decided_on: v.violation.decided_on,
+            })
+            .collect(),
+    })
+}
+
+fn standing(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Option<Standing> {
+    let s = registry.standing(inst, as_of)?;
+    let (grade, risk) = (s.version.record.grade, s.version.record.risk);
+    let flag = bid_flag(grade, risk);
+    Some(Standing {
+        year: s.validity.year,
+        grade: grade_info(grade),
+        risk: risk_info(risk),
+        valid_from: s.validity.valid_from,
+        valid_until: s.validity.valid_until,
+        bid_flag: enum_str(&flag),
+        bid_rule_zh: flag.rule_zh().to_string(),
+        bid_rule_en: flag.rule_en().to_string(),
+        inspection_tier: enum_str(&inspection_tier(grade, risk)),
+        joint_punishment_result: joint_punishment_result(grade, risk),
+    })
+}
+
+fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
+    let year = registry.years.get(&result.year)?;
+    let current = result.current()?;
+    let r = &current.record;
+    let status = year.status();
+    let mut changes = Vec::new();
+    let mut previous = result.versions.first().map(|v| &v.record);
+    for v in result.changes() {
+        if let (Some(change), Some(before)) = (&v.record.change, previous) {
+            changes.push(change_info(change, v.sequence, before));
+        }
+        previous = Some(&v.record);
+    }
+    Some(YearInfo {
+        year: result.year,
+        status: enum_str(&status),
+        publicity_date: year.schedule.publicity_date,
+        objection_deadline: year.schedule.objection_deadline,
+        publication_date: year.schedule.publication_date,
+        corrected: status == YearStatus::Final && !changes.is_empty(),
+        grade: grade_info(r.grade),
+        risk: risk_info(r.risk),
+        basic_score: r.basic.map(|b| BasicScoreInfo {
+            total: score(b.total),
+            monitoring_capability: score(b.monitoring_capability),
+            information_registration: score(b.information_registration),
+            business_management: score(b.business_management),
+            integrity_record: score(b.integrity_record),
+            bonus: score(b.bonus),
+            local: score(b.local),
+        }),
+        risk_score: r.risk_score.map(score),
+        art11: r
+            .art11
+            .iter()
+            .map(|f| Art11Info {
+                ground: f.ground.number(),
+                summary_zh: f.ground.summary_zh().to_string(),
+                summary_en: f.ground.summary_en().to_string(),
+                description: f.description.clone(),
+                determined_on: f.determined_on,
+            })
+            .collect(),
+        objection: r.objection.as_ref().map(|o| ObjectionInfo {
+            status: enum_str(&o.status),
+            filed_on: o.filed_on,
+            decided_on: o.decided_on,
+            outcome: o.outcome.clone(),
+        }),
+        changes,
+        sequence: current.sequence,
+        leaf_index: current.leaf_index,
+    })
+}
+
+fn change_info(change: &Change, sequence: u64, before: &EvaluationRecord) -> ChangeInfo {
+    ChangeInfo {
+        kind: enum_str(&change.kind),
+        decision_date: change.decision_date,
+        effective_from: change.effective_from,
+        reason: change.reason.clone(),
+        reference: change.reference.clone(),
+        sequence,
+        previous_grade: before.grade.to_string(),
+        previous_risk: before.risk.as_str().to_string(),
+    }
+}
+
+pub fn grade_info(grade: Grade) -> GradeInfo {
+    let colour = grade.colour();
+    GradeInfo {
+        letter: grade.to_string(),
+        word_zh: grade.word_zh().to_string(),
+        word_en: grade.word_en().to_string(),
+        colour: colour.name_en().to_string(),
+        colour_zh: colour.name_zh().to_string(),
+        colour_hex: colour.hex().to_string(),
+        text_hex: colour.text_hex().to_string(),
+    }
+}
+
+pub fn risk_info(risk: RiskLevel) -> RiskInfo {
+    RiskInfo {
+        level: risk.as_str().to_string(),
+        word_zh: risk.word_zh().to_string(),
+        word_en: risk.word_en().to_string(),
+    }
+}
+
+fn county_info(county: County) -> CountyInfo {
+    CountyInfo {
+        code: county.code().to_string(),
+        name_zh: county.name_zh().to_string(),
+        name_en: county.name_en().to_string(),
+    }
+}
+
+fn score(hundredths: i64) -> String {
+    Score::from_hundredths(hundredths).to_string()
+}
+
+/// The snake_case wire name of a serde enum.
+fn enum_str<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

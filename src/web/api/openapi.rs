@@ -1,0 +1,33 @@
+//! The OpenAPI document, generated from the handlers and their types.
+
+use actix_web::{get, HttpResponse};
+use utoipa::OpenApi;
+
+use super::{health, institutions};
+use crate::web::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "envcredit",
+        description = "Public, read-only registry of the environmental credit of Jiaxing's social environmental monitoring institutions (嘉环发〔2023〕8号). Every answer names the data revision it came from; errors are RFC 9457 problem+json.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(health::healthz, institutions::get_institution, openapi_json),
+    components(schemas(Problem)),
+    tags(
+        (name = "institutions", description = "Institutions, their grades and history"),
+        (name = "operations", description = "Health and the API description")
+    )
+)]
+pub struct ApiDoc;
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+#[get("/api/v1/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .json(ApiDoc::openapi())
+}

@@ -1,0 +1,28 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use tera::Tera;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::read::LiveRegistry;
+use crate::Result;
+
+pub struct AppState {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub live: Arc<LiveRegistry>,
+    pub templates: Tera,
+}
+
+impl AppState {
+    pub fn new(config: Config, clock: Arc<dyn Clock>, live: Arc<LiveRegistry>) -> Result<AppState> {
+        Ok(AppState {
+            templates: super::pages::templates()?,
+            config,
+            clock,
+            live,
+        })
+    }
+}
