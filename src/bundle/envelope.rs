@@ -473,6 +473,8 @@ pub fn verify_signature(key: &PublicKey, opened: &Opened) -> Result<(), Envelope
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     const SEED: [u8; 32] = [7; 32];

@@ -204,6 +204,8 @@ impl MerkleTree {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn h(data: &[u8]) -> Hash {

@@ -129,8 +129,8 @@ fn compute_check(chars: &[char]) -> Result<char, CodeError> {
             position: i + 1,
             found: c,
         })?;
-        // Max 17 * 30 * 30: no overflow possible, but stay explicit.
-        sum = sum.wrapping_add(v * w);
+        // At most 17 · 30 · 30, far below u32::MAX.
+        sum += v * w;
     }
     let c = (31 - sum % 31) % 31;
     // c < 31 always, so this lookup cannot fail; the fallback is unreachable.

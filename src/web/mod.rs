@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, NormalizePath, TrailingSlash};
+use actix_web::middleware::{Condition, DefaultHeaders, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 
 pub use error::Problem;
@@ -56,9 +56,14 @@ impl Application {
             .port();
         let state = web::Data::new(AppState::new(config, clock, Arc::new(live))?);
         let server_state = state.clone();
+        let demo = state.config.demo;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
+                .wrap(Condition::new(
+                    demo,
+                    DefaultHeaders::new().add(("X-Demo-Data", "DEMO DATA")),
+                ))
                 .app_data(api::json_config())
                 .app_data(api::query_config())
                 .app_data(api::path_config())

@@ -229,7 +229,7 @@ pub async fn get_institution(
     let registry = state.live.current();
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
     let view = institution_view(&registry, &code, as_of)?;
-    Ok(json_ok(&view, registry.revision.as_ref(), registry.demo))
+    Ok(json_ok(&view, registry.revision.as_ref()))
 }
 
 /// The institution as the API and the page show it.

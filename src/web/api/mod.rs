@@ -37,14 +37,11 @@ pub fn path_config() -> web::PathConfig {
 }
 
 /// A JSON response that carries the data revision it came from.
-pub fn json_ok<T: serde::Serialize>(body: &T, revision: Option<&crate::read::Revision>, demo: bool) -> HttpResponse {
+pub fn json_ok<T: serde::Serialize>(body: &T, revision: Option<&crate::read::Revision>) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response.insert_header(("Cache-Control", "public, max-age=60"));
     if let Some(revision) = revision {
         response.insert_header(("X-Data-Revision", revision.tag()));
-    }
-    if demo {
-        response.insert_header(("X-Demo-Data", "DEMO DATA"));
     }
     response.json(body)
 }

@@ -1,0 +1,124 @@
+//! The command line, run as a user runs it: keygen → sign → verify → import, a rejected import
+//! that names the bundle, record and rule and changes nothing, and `--help` everywhere.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use envcredit::bundle::records::Records;
+use envcredit::bundle::Dataset;
+
+use crate::helpers::*;
+
+fn envcredit(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_envcredit"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ENVCREDIT_DATABASE_URL")
+        .env_remove("ENVCREDIT_LISTEN")
+        .env_remove("ENVCREDIT_DEMO")
+        .env_remove("ENVCREDIT_TODAY")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    let dir = tempfile::tempdir().expect("dir");
+    for sub in ["serve", "import", "verify", "keygen", "sign", "demo"] {
+        let out = envcredit(dir.path(), &[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help");
+        assert!(text(&out.stdout).contains("Usage: envcredit"), "{sub}");
+    }
+    let out = envcredit(dir.path(), &["--help"]);
+    assert!(text(&out.stdout).contains("Jiaxing"));
+}
+
+fn plain_input(dataset: &str, evaluation: serde_json::Value, records: serde_json::Value) -> String {
+    serde_json::json!({"dataset": dataset, "evaluation": evaluation, "records": records}).to_string()
+}
+
+fn cli_pipeline(db: TestDb) {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+
+    let out = envcredit(d, &["keygen", "pipeline.key"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let public = std::fs::read_to_string(d.join("pipeline.pub")).expect("public key");
+    std::fs::write(
+        d.join("envcredit.toml"),
+        format!(
+            "database_url = \"{}\"\n[[trusted_keys]]\nname = \"pipeline\"\npublic_key = \"{}\"\nfrom_seq = 1\n",
+            db.url,
+            public.trim()
+        ),
+    )
+    .expect("config");
+
+    let records = serde_json::to_value(records_2024()).expect("json");
+    let schedule = serde_json::to_value(schedule_2024()).expect("json");
+    std::fs::write(d.join("y2024.json"), plain_input("evaluation-2024", schedule.clone(), records)).expect("input");
+    let out = envcredit(d, &["sign", "--key", "pipeline.key", "y2024.json", "--created-at", "2024-10-25T09:00:00+08:00", "-o", "b1.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = envcredit(d, &["--config", "envcredit.toml", "verify", "b1.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("would be imported next"));
+    assert_eq!(db.dump().lines().filter(|l| l.contains("envelope")).count(), 0, "verify stores nothing");
+
+    let out = envcredit(d, &["--config", "envcredit.toml", "import", "b1.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("sequence 1, evaluation-2024, 3 records"));
+
+    // The next bundle changes a published grade without a reason: refused, store unchanged.
+    let mut changed = records_2024();
+    changed[1] = record(2, 8100, 7000);
+    std::fs::write(d.join("y2024b.json"), plain_input("evaluation-2024", schedule, serde_json::to_value(changed).expect("json"))).expect("input");
+    let out = envcredit(d, &["sign", "--key", "pipeline.key", "y2024b.json", "--previous", "b1.json", "-o", "b2.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = db.dump();
+    let out = envcredit(d, &["--config", "envcredit.toml", "import", "b2.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one clear line: {stderr}");
+    assert!(lines[0].contains("b2.json"), "names the bundle: {stderr}");
+    assert!(lines[0].contains(&format!("record 1 ({})", code(2))), "names the record: {stderr}");
+    assert!(lines[0].contains("[change_reason_missing]"), "names the rule: {stderr}");
+    assert_eq!(db.dump(), before, "store unchanged");
+
+    // A bad grade, validly signed, is refused with its rule.
+    let mut wrong = records_2024();
+    wrong[0].grade = envcredit::domain::score::Grade::B;
+    let parts = Parts::of(&draft(Dataset::Evaluation(2024), 1, [0; 32], Some(schedule_2024()), Records::Evaluation(wrong)));
+    let key = std::fs::read_to_string(d.join("pipeline.key")).expect("key");
+    let key = envcredit::bundle::envelope::SigningKey::from_seed_base64(key.trim()).expect("key");
+    std::fs::write(d.join("bad.json"), parts.sign(&key)).expect("write");
+    let out = envcredit(d, &["--config", "envcredit.toml", "verify", "--standalone", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("[grade_band]"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn cli_pipeline_sqlite() {
+    cli_pipeline(TestDb::sqlite());
+}
+
+#[test]
+fn cli_pipeline_postgresql() {
+    if let Some(db) = TestDb::postgresql() {
+        cli_pipeline(db);
+    }
+}
+
+#[test]
+fn missing_config_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = envcredit(dir.path(), &["--config", "nope.toml", "import", "x.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nope.toml does not exist"));
+}
