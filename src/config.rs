@@ -123,7 +123,9 @@ impl Config {
             ));
         }
         if self.poll_interval_seconds == 0 {
-            return Err(Error::Config("poll_interval_seconds must be at least 1".into()));
+            return Err(Error::Config(
+                "poll_interval_seconds must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -132,13 +134,21 @@ impl Config {
     pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
         let mut keys = Vec::with_capacity(self.trusted_keys.len() + 1);
         for k in &self.trusted_keys {
-            let key = PublicKey::parse(&k.public_key).map_err(|e| {
-                Error::Config(format!("trusted key {:?}: {e}", k.name))
-            })?;
+            let key = PublicKey::parse(&k.public_key)
+                .map_err(|e| Error::Config(format!("trusted key {:?}: {e}", k.name)))?;
             if k.from_seq == 0 || k.until_seq.is_some_and(|until| until < k.from_seq) {
                 return Err(Error::Config(format!(
                     "trusted key {:?}: the range {}..{:?} is empty or starts at 0",
                     k.name, k.from_seq, k.until_seq
+                )));
+            }
+            if keys
+                .iter()
+                .any(|t: &TrustedKey| t.key.key_id() == key.key_id())
+            {
+                return Err(Error::Config(format!(
+                    "trusted key {:?} is listed twice; give each key one entry with one sequence range",
+                    k.name
                 )));
             }
             keys.push(TrustedKey {
@@ -165,6 +175,7 @@ impl Config {
 pub fn demo_signing_key() -> SigningKey {
     use sha2::{Digest, Sha256};
     let seed: [u8; 32] =
-        Sha256::digest(b"envcredit demo key v1: public on purpose, trusted only in demo mode").into();
+        Sha256::digest(b"envcredit demo key v1: public on purpose, trusted only in demo mode")
+            .into();
     SigningKey::from_seed(&seed)
 }

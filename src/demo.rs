@@ -7,8 +7,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use crate::bundle::envelope::SigningKey;
 use crate::bundle::merkle::Hash;
 use crate::bundle::records::{
-    Art11Finding, BasicScore, Change, ChangeKind, EvaluationRecord, Listing, ListingState, Objection,
-    ObjectionStatus, Records, Violation,
+    Art11Finding, BasicScore, Change, ChangeKind, EvaluationRecord, Listing, ListingState,
+    Objection, ObjectionStatus, Records, Violation,
 };
 use crate::bundle::sign::{sign_draft, Draft};
 use crate::bundle::{Dataset, EvaluationSchedule, Limits, TrustedKey};
@@ -24,22 +24,47 @@ use crate::{Error, Result};
 
 /// The shipped demo bundles, in sequence order (file name, bytes).
 pub const SHIPPED: &[(&str, &[u8])] = &[
-    ("0001-evaluation-2023.bundle.json", include_bytes!("../demo/bundles/0001-evaluation-2023.bundle.json")),
-    ("0002-evaluation-2024.bundle.json", include_bytes!("../demo/bundles/0002-evaluation-2024.bundle.json")),
-    ("0003-evaluation-2024.bundle.json", include_bytes!("../demo/bundles/0003-evaluation-2024.bundle.json")),
-    ("0004-evaluation-2025.bundle.json", include_bytes!("../demo/bundles/0004-evaluation-2025.bundle.json")),
-    ("0005-violations.bundle.json", include_bytes!("../demo/bundles/0005-violations.bundle.json")),
-    ("0006-dishonesty-list.bundle.json", include_bytes!("../demo/bundles/0006-dishonesty-list.bundle.json")),
+    (
+        "0001-evaluation-2023.bundle.json",
+        include_bytes!("../demo/bundles/0001-evaluation-2023.bundle.json"),
+    ),
+    (
+        "0002-evaluation-2024.bundle.json",
+        include_bytes!("../demo/bundles/0002-evaluation-2024.bundle.json"),
+    ),
+    (
+        "0003-evaluation-2024.bundle.json",
+        include_bytes!("../demo/bundles/0003-evaluation-2024.bundle.json"),
+    ),
+    (
+        "0004-evaluation-2025.bundle.json",
+        include_bytes!("../demo/bundles/0004-evaluation-2025.bundle.json"),
+    ),
+    (
+        "0005-violations.bundle.json",
+        include_bytes!("../demo/bundles/0005-violations.bundle.json"),
+    ),
+    (
+        "0006-dishonesty-list.bundle.json",
+        include_bytes!("../demo/bundles/0006-dishonesty-list.bundle.json"),
+    ),
 ];
 
 /// Imports the shipped demo bundles into an empty store; does nothing to a store with data.
-pub fn import_if_empty(store: &Store, keys: &[TrustedKey], limits: &Limits, clock: &dyn Clock) -> Result<()> {
+pub fn import_if_empty(
+    store: &Store,
+    keys: &[TrustedKey],
+    limits: &Limits,
+    clock: &dyn Clock,
+) -> Result<()> {
     if !store.chain()?.is_empty() {
         return Ok(());
     }
     for (name, bytes) in SHIPPED {
         match import_bundle(store, bytes, keys, limits, clock) {
-            Ok(Outcome::Imported { sequence, records, .. }) => {
+            Ok(Outcome::Imported {
+                sequence, records, ..
+            }) => {
                 tracing::info!(bundle = name, sequence, records, "demo bundle imported")
             }
             Ok(Outcome::AlreadyAccepted { .. }) => {}
@@ -75,11 +100,17 @@ impl Rng {
 
 const INSTITUTIONS: usize = 150;
 const BRANDS: &[&str] = &[
-    "绿源", "清源", "华测", "中环", "蓝天", "碧水", "科达", "正信", "恒信", "天诚", "禾城", "瑞达", "精诚",
-    "安诚", "宏达", "青禾", "绿洲", "澄江", "秀水", "鸿鹄", "凯越", "永清", "明德", "致远", "信达", "求实",
-    "泰和", "锦程", "星河", "新禾",
+    "绿源", "清源", "华测", "中环", "蓝天", "碧水", "科达", "正信", "恒信", "天诚", "禾城", "瑞达",
+    "精诚", "安诚", "宏达", "青禾", "绿洲", "澄江", "秀水", "鸿鹄", "凯越", "永清", "明德", "致远",
+    "信达", "求实", "泰和", "锦程", "星河", "新禾",
 ];
-const SUFFIXES: &[&str] = &["环境检测有限公司", "检测技术有限公司", "环境科技有限公司", "检验检测有限公司", "环保科技有限公司"];
+const SUFFIXES: &[&str] = &[
+    "环境检测有限公司",
+    "检测技术有限公司",
+    "环境科技有限公司",
+    "检验检测有限公司",
+    "环保科技有限公司",
+];
 const CODE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 struct Institution {
@@ -129,7 +160,10 @@ fn institutions(rng: &mut Rng) -> Vec<Institution> {
             code,
             name,
             county,
-            cma: format!("{}", 231_112_050_000u64 + rng.range(0, 999) as u64 + i as u64 * 1000),
+            cma: format!(
+                "{}",
+                231_112_050_000u64 + rng.range(0, 999) as u64 + i as u64 * 1000
+            ),
         });
     }
     out.sort_by(|a, b| a.code.cmp(&b.code));
@@ -187,7 +221,13 @@ fn result(inst: &Institution, rng: &mut Rng, total: i64) -> EvaluationRecord {
     }
 }
 
-fn art11(record: &mut EvaluationRecord, ground: Art11Ground, description: &str, on: NaiveDate, keep_scores: bool) {
+fn art11(
+    record: &mut EvaluationRecord,
+    ground: Art11Ground,
+    description: &str,
+    on: NaiveDate,
+    keep_scores: bool,
+) {
     record.art11 = vec![Art11Finding {
         ground,
         description: description.to_string(),
@@ -201,7 +241,11 @@ fn art11(record: &mut EvaluationRecord, ground: Art11Ground, description: &str, 
     }
 }
 
-fn schedule(publicity: NaiveDate, deadline: NaiveDate, publication: Option<NaiveDate>) -> EvaluationSchedule {
+fn schedule(
+    publicity: NaiveDate,
+    deadline: NaiveDate,
+    publication: Option<NaiveDate>,
+) -> EvaluationSchedule {
     EvaluationSchedule {
         publicity_date: publicity,
         objection_deadline: deadline,
@@ -224,7 +268,13 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
             let total = target_total(&mut rng);
             let mut r = result(inst, &mut rng, total);
             if i == 20 {
-                art11(&mut r, Art11Ground::SeriousDishonestyList, "被列入严重失信名单（嘉环信〔2023〕1号）", date(2023, 3, 15), true);
+                art11(
+                    &mut r,
+                    Art11Ground::SeriousDishonestyList,
+                    "被列入严重失信名单（嘉环信〔2023〕1号）",
+                    date(2023, 3, 15),
+                    true,
+                );
             }
             r
         })
@@ -240,10 +290,22 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
             let total = if i == 5 { 8850 } else { target_total(&mut rng) };
             let mut r = result(inst, &mut rng, total);
             if i == 3 {
-                art11(&mut r, Art11Ground::RefusedToParticipate, "无故不参与2024年度环境信用评价", date(2024, 8, 30), false);
+                art11(
+                    &mut r,
+                    Art11Ground::RefusedToParticipate,
+                    "无故不参与2024年度环境信用评价",
+                    date(2024, 8, 30),
+                    false,
+                );
             }
             if i == 11 {
-                art11(&mut r, Art11Ground::FalsificationPenalty, "嘉环罚字〔2024〕17号：出具虚假监测报告", date(2024, 6, 18), true);
+                art11(
+                    &mut r,
+                    Art11Ground::FalsificationPenalty,
+                    "嘉环罚字〔2024〕17号：出具虚假监测报告",
+                    date(2024, 6, 18),
+                    true,
+                );
             }
             r
         })
@@ -268,7 +330,13 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         });
     }
     if let Some(r) = y2024_corrected.iter_mut().find(|r| r.code == all[12].code) {
-        art11(r, Art11Ground::FalsificationPenalty, "嘉环罚字〔2025〕3号：篡改原始监测记录", date(2025, 3, 12), true);
+        art11(
+            r,
+            Art11Ground::FalsificationPenalty,
+            "嘉环罚字〔2025〕3号：篡改原始监测记录",
+            date(2025, 3, 12),
+            true,
+        );
         r.change = Some(Change {
             kind: ChangeKind::Determination,
             decision_date: date(2025, 3, 12),
@@ -306,18 +374,23 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         })
         .collect();
 
-    let violations: Vec<Violation> = [(11usize, 2024, 17, "出具虚假监测报告", 6, 18), (12, 2025, 3, "篡改原始监测记录", 3, 12), (33, 2023, 41, "未按规定保存原始监测记录", 9, 5), (47, 2023, 52, "超出资质认定范围出具监测报告", 11, 20)]
-        .iter()
-        .map(|&(i, year, n, what, m, d)| Violation {
-            code: all[i].code.clone(),
-            name: all[i].name.clone(),
-            decision_number: format!("嘉环罚字〔{year}〕{n}号"),
-            authority: "嘉兴市生态环境局".to_string(),
-            description: what.to_string(),
-            decided_on: date(year, m, d),
-            change: None,
-        })
-        .collect();
+    let violations: Vec<Violation> = [
+        (11usize, 2024, 17, "出具虚假监测报告", 6, 18),
+        (12, 2025, 3, "篡改原始监测记录", 3, 12),
+        (33, 2023, 41, "未按规定保存原始监测记录", 9, 5),
+        (47, 2023, 52, "超出资质认定范围出具监测报告", 11, 20),
+    ]
+    .iter()
+    .map(|&(i, year, n, what, m, d)| Violation {
+        code: all[i].code.clone(),
+        name: all[i].name.clone(),
+        decision_number: format!("嘉环罚字〔{year}〕{n}号"),
+        authority: "嘉兴市生态环境局".to_string(),
+        description: what.to_string(),
+        decided_on: date(year, m, d),
+        change: None,
+    })
+    .collect();
 
     let listings = vec![
         Listing {
@@ -355,13 +428,60 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         },
     ];
 
-    let drafts: Vec<(Dataset, DateTime<FixedOffset>, Option<EvaluationSchedule>, Records)> = vec![
-        (Dataset::Evaluation(2023), at(2023, 5, 19), Some(schedule(date(2023, 4, 28), date(2023, 5, 9), Some(date(2023, 5, 19)))), Records::Evaluation(y2023)),
-        (Dataset::Evaluation(2024), at(2024, 10, 25), Some(schedule(date(2024, 9, 27), date(2024, 10, 10), Some(date(2024, 10, 25)))), Records::Evaluation(y2024)),
-        (Dataset::Evaluation(2024), at(2025, 3, 13), Some(schedule(date(2024, 9, 27), date(2024, 10, 10), Some(date(2024, 10, 25)))), Records::Evaluation(y2024_corrected)),
-        (Dataset::Evaluation(2025), at(2025, 9, 26), Some(schedule(date(2025, 9, 26), date(2025, 10, 10), None)), Records::Evaluation(y2025)),
-        (Dataset::Violations, at(2025, 10, 20), None, Records::Violations(violations)),
-        (Dataset::DishonestyList, at(2025, 10, 21), None, Records::DishonestyList(listings)),
+    let drafts: Vec<(
+        Dataset,
+        DateTime<FixedOffset>,
+        Option<EvaluationSchedule>,
+        Records,
+    )> = vec![
+        (
+            Dataset::Evaluation(2023),
+            at(2023, 5, 19),
+            Some(schedule(
+                date(2023, 4, 28),
+                date(2023, 5, 9),
+                Some(date(2023, 5, 19)),
+            )),
+            Records::Evaluation(y2023),
+        ),
+        (
+            Dataset::Evaluation(2024),
+            at(2024, 10, 25),
+            Some(schedule(
+                date(2024, 9, 27),
+                date(2024, 10, 10),
+                Some(date(2024, 10, 25)),
+            )),
+            Records::Evaluation(y2024),
+        ),
+        (
+            Dataset::Evaluation(2024),
+            at(2025, 3, 13),
+            Some(schedule(
+                date(2024, 9, 27),
+                date(2024, 10, 10),
+                Some(date(2024, 10, 25)),
+            )),
+            Records::Evaluation(y2024_corrected),
+        ),
+        (
+            Dataset::Evaluation(2025),
+            at(2025, 9, 26),
+            Some(schedule(date(2025, 9, 26), date(2025, 10, 10), None)),
+            Records::Evaluation(y2025),
+        ),
+        (
+            Dataset::Violations,
+            at(2025, 10, 20),
+            None,
+            Records::Violations(violations),
+        ),
+        (
+            Dataset::DishonestyList,
+            at(2025, 10, 21),
+            None,
+            Records::DishonestyList(listings),
+        ),
     ];
 
     let mut previous: Hash = [0u8; 32];
@@ -376,7 +496,8 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
             evaluation,
             records,
         };
-        let (bytes, hash) = sign_draft(&key, &draft).map_err(|e| Error::Internal(format!("demo bundle {sequence}: {e}")))?;
+        let (bytes, hash) = sign_draft(&key, &draft)
+            .map_err(|e| Error::Internal(format!("demo bundle {sequence}: {e}")))?;
         previous = hash;
         out.push((format!("{sequence:04}-{dataset}.bundle.json"), bytes));
     }

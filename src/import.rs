@@ -27,11 +27,20 @@ pub enum Outcome {
 }
 
 /// Every check an import makes, without storing anything (`envcredit verify`).
-pub fn check_bundle(store: &Store, bytes: &[u8], keys: &[TrustedKey], limits: &Limits) -> Result<Verified> {
+pub fn check_bundle(
+    store: &Store,
+    bytes: &[u8],
+    keys: &[TrustedKey],
+    limits: &Limits,
+) -> Result<Verified> {
     let chain = store.chain()?;
-    let verified = bundle::verify(bytes, keys, Some(&chain), limits)?;
+    let verified = bundle::verify(bytes, keys, Some(&chain), limits).inspect_err(|rejection| {
+        if rejection.rule == "equivocation" {
+            tracing::error!(alarm = "equivocation", %rejection, "ALARM: two different bundles signed for one sequence number");
+        }
+    })?;
     if let Verified::New(bundle) = &verified {
-        check_against_history(bundle, &store.load()?, keys, limits)?;
+        check_against_history(bundle, &store.load()?, keys)?;
     }
     Ok(verified)
 }
@@ -90,11 +99,25 @@ pub fn record_rows(bundle: &VerifiedBundle) -> Result<Vec<RecordRow>> {
             }
             Records::DishonestyList(r) => {
                 let r = &r[index];
-                (r.code.clone(), Some(r.decision_number.clone()), r.name.clone(), None, None, None)
+                (
+                    r.code.clone(),
+                    Some(r.decision_number.clone()),
+                    r.name.clone(),
+                    None,
+                    None,
+                    None,
+                )
             }
             Records::Violations(r) => {
                 let r = &r[index];
-                (r.code.clone(), Some(r.decision_number.clone()), r.name.clone(), None, None, None)
+                (
+                    r.code.clone(),
+                    Some(r.decision_number.clone()),
+                    r.name.clone(),
+                    None,
+                    None,
+                    None,
+                )
             }
         };
         rows.push(RecordRow {
@@ -119,7 +142,6 @@ fn check_against_history(
     bundle: &VerifiedBundle,
     stored: &[StoredBundle],
     keys: &[TrustedKey],
-    limits: &Limits,
 ) -> Result<()> {
     let dataset = bundle.manifest.dataset;
     let mut latest: BTreeMap<Dataset, &StoredBundle> = BTreeMap::new();
@@ -129,8 +151,10 @@ fn check_against_history(
         }
     }
     let previous_of = |d: Dataset| -> Result<Option<VerifiedBundle>> {
-        let Some(s) = latest.get(&d) else { return Ok(None) };
-        match bundle::verify(&s.envelope, keys, None, limits) {
+        let Some(s) = latest.get(&d) else {
+            return Ok(None);
+        };
+        match bundle::verify(&s.envelope, keys, None, &Limits::STORED) {
             Ok(Verified::New(b)) => Ok(Some(*b)),
             Ok(Verified::AlreadyAccepted { .. }) => Ok(None),
             Err(e) => Err(Error::Integrity(format!(
@@ -200,8 +224,10 @@ fn check_against_history(
             )
         }
         (Records::DishonestyList(old), Records::DishonestyList(new)) => compare(
-            old.iter().map(|r| (format!("{} {}", r.code, r.decision_number), r)),
-            new.iter().map(|r| (format!("{} {}", r.code, r.decision_number), r)),
+            old.iter()
+                .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
+            new.iter()
+                .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
             // A listing's progression (publicity → in force → repaired/removed) is procedure,
             // not a change of what was published.
             |r: &&Listing| {
@@ -214,12 +240,16 @@ fn check_against_history(
             |r| r.change.as_ref(),
         ),
         (Records::Violations(old), Records::Violations(new)) => compare(
-            old.iter().map(|r| (format!("{} {}", r.code, r.decision_number), r)),
-            new.iter().map(|r| (format!("{} {}", r.code, r.decision_number), r)),
+            old.iter()
+                .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
+            new.iter()
+                .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
             |r| canonical_bytes(r).ok(),
             |r| r.change.as_ref(),
         ),
-        _ => Err(Error::Internal(format!("{dataset}: records of another kind stored"))),
+        _ => Err(Error::Internal(format!(
+            "{dataset}: records of another kind stored"
+        ))),
     }
 }
 
@@ -233,7 +263,9 @@ fn compare<'a, T: 'a>(
     for (index, (key, record)) in new.enumerate() {
         match old.remove(&key) {
             Some(before) => {
-                if content(&before) != content(&record) && (change(&record).is_none() || change(&record) == change(&before)) {
+                if content(&before) != content(&record)
+                    && (change(&record).is_none() || change(&record) == change(&before))
+                {
                     return Err(Rejection::at(
                         "change_reason_missing",
                         index,

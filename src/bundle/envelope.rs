@@ -956,6 +956,38 @@ mod tests {
     }
 
     #[test]
+    fn documented_envelope_vector() {
+        // The worked example of docs/bundle-format.md, cross-checked with an independent
+        // Ed25519 implementation (Python `cryptography`): RFC 8032 §7.1 TEST 1 key.
+        let k =
+            SigningKey::from_seed_base64("nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=").unwrap();
+        assert_eq!(
+            k.public_key().to_base64(),
+            "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+        );
+        let payload = br#"{"hello":"world"}"#;
+        assert_eq!(
+            hex::encode(pae(PAYLOAD_TYPE, payload)),
+            "454e564352454449542d42554e444c452d7631203438206170706c69636174696f6e2f766e642e656e76\
+             6372656469742e62756e646c652b6a736f6e3b2076657273696f6e3d31203137207b2268656c6c6f223a\
+             22776f726c64227d"
+        );
+        let expected = concat!(
+            r#"{"payloadType":"application/vnd.envcredit.bundle+json; version=1","#,
+            r#""payload":"eyJoZWxsbyI6IndvcmxkIn0=","#,
+            r#""signatures":[{"keyid":"21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9","#,
+            r#""sig":"rIV4AG4eCEKMm6DYqX5nd4xE9m767BcVt6IBIKV1gU7Nq6shdPGAXCbqQXEOvHYLVH50ybvkadygt8ceeJ9uCQ=="}]}"#,
+            "\n"
+        );
+        assert_eq!(
+            String::from_utf8(sign(&k, payload).to_bytes()).unwrap(),
+            expected
+        );
+        let opened = open(expected.as_bytes()).unwrap();
+        assert_eq!(verify_signature(&k.public_key(), &opened), Ok(()));
+    }
+
+    #[test]
     fn key_encoding_round_trip() {
         let k = SigningKey::generate();
         let pk = k.public_key();

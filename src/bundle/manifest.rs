@@ -157,7 +157,10 @@ pub mod hex_hash {
     /// Parses 64 lowercase hex digits.
     pub fn parse(s: &str) -> Result<Hash, String> {
         if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(format!("expected 64 lowercase hex digits, found {:?}", truncate(s)));
+            return Err(format!(
+                "expected 64 lowercase hex digits, found {:?}",
+                truncate(s)
+            ));
         }
         let mut hash = [0u8; 32];
         hex::decode_to_slice(s, &mut hash).map_err(|e| e.to_string())?;
@@ -176,9 +179,18 @@ mod tests {
     #[test]
     fn dataset_round_trips_and_rejects_junk() {
         for s in ["evaluation-2024", "dishonesty-list", "violations"] {
-            assert_eq!(s.parse::<Dataset>().map(|d| d.to_string()), Ok(s.to_string()));
+            assert_eq!(
+                s.parse::<Dataset>().map(|d| d.to_string()),
+                Ok(s.to_string())
+            );
         }
-        for s in ["evaluation-24", "evaluation-+2024", "evaluation-1999", "evaluation", "Violations"] {
+        for s in [
+            "evaluation-24",
+            "evaluation-+2024",
+            "evaluation-1999",
+            "evaluation",
+            "Violations",
+        ] {
             assert!(s.parse::<Dataset>().is_err(), "{s} accepted");
         }
     }

@@ -15,6 +15,6 @@ pub mod sign;
 pub mod verify;
 
 pub use manifest::{Dataset, EvaluationSchedule, Manifest};
-pub use records::{Records, RecordKey};
+pub use records::{RecordKey, Records};
 pub use rejection::{RecordRef, Rejection};
 pub use verify::{verify, ChainView, Limits, TrustedKey, Verified, VerifiedBundle};

@@ -28,7 +28,12 @@ impl Rejection {
         }
     }
 
-    pub fn at(rule: &'static str, index: usize, key: Option<String>, message: impl Into<String>) -> Self {
+    pub fn at(
+        rule: &'static str,
+        index: usize,
+        key: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Rejection {
             rule,
             record: Some(RecordRef { index, key }),
@@ -40,7 +45,10 @@ impl Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.record {
-            Some(RecordRef { index, key: Some(key) }) => write!(f, "record {index} ({key}): ")?,
+            Some(RecordRef {
+                index,
+                key: Some(key),
+            }) => write!(f, "record {index} ({key}): ")?,
             Some(RecordRef { index, key: None }) => write!(f, "record {index}: ")?,
             None => {}
         }

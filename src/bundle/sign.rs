@@ -24,7 +24,9 @@ pub struct SignInput {
 impl SignInput {
     /// Parses the records strictly as the dataset's record type.
     pub fn records(&self) -> Result<Records, String> {
-        fn typed<T: serde::de::DeserializeOwned>(values: &[serde_json::Value]) -> Result<Vec<T>, String> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            values: &[serde_json::Value],
+        ) -> Result<Vec<T>, String> {
             values
                 .iter()
                 .enumerate()
@@ -32,7 +34,9 @@ impl SignInput {
                 .collect()
         }
         Ok(match self.dataset {
-            Dataset::Evaluation(_) => Records::Evaluation(typed::<EvaluationRecord>(&self.records)?),
+            Dataset::Evaluation(_) => {
+                Records::Evaluation(typed::<EvaluationRecord>(&self.records)?)
+            }
             Dataset::DishonestyList => Records::DishonestyList(typed::<Listing>(&self.records)?),
             Dataset::Violations => Records::Violations(typed::<Violation>(&self.records)?),
         })
@@ -52,7 +56,10 @@ pub struct Draft {
 
 /// Sorts the records by key and returns their canonical bytes.
 pub fn canonical_records(records: &Records) -> Result<Vec<Vec<u8>>, serde_json::Error> {
-    fn sorted<T: Serialize>(items: &[T], key: impl Fn(&T) -> (String, String)) -> Result<Vec<Vec<u8>>, serde_json::Error> {
+    fn sorted<T: Serialize>(
+        items: &[T],
+        key: impl Fn(&T) -> (String, String),
+    ) -> Result<Vec<Vec<u8>>, serde_json::Error> {
         let mut refs: Vec<&T> = items.iter().collect();
         refs.sort_by_key(|r| key(r));
         refs.into_iter().map(canonical_bytes).collect()
@@ -81,7 +88,10 @@ pub fn manifest_for(draft: &Draft, record_bytes: &[Vec<u8>]) -> Manifest {
 }
 
 /// The payload bytes: `{"manifest":…,"records":[…]}` with the records' bytes placed verbatim.
-pub fn assemble_payload(manifest: &Manifest, record_bytes: &[Vec<u8>]) -> Result<Vec<u8>, serde_json::Error> {
+pub fn assemble_payload(
+    manifest: &Manifest,
+    record_bytes: &[Vec<u8>],
+) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256 + record_bytes.iter().map(|r| r.len() + 1).sum::<usize>());
     out.extend_from_slice(b"{\"manifest\":");
     serde_json::to_writer(&mut out, manifest)?;

@@ -46,7 +46,8 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
     }
     fs::write(path, bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
@@ -57,7 +58,9 @@ fn serve(config: Config) -> Result<()> {
         let listen = config.listen.clone();
         let demo = config.demo;
         let app = Application::build(config, clock).await?;
-        let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
+        let host = listen
+            .rsplit_once(':')
+            .map_or(listen.as_str(), |(host, _)| host);
         tracing::info!(demo, "envcredit serving on http://{host}:{}", app.port());
         if demo {
             tracing::warn!("DEMO MODE: serving DEMO DATA signed with the public demo key");
@@ -102,11 +105,12 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
 fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
     let keys = config.trusted_keys()?;
     let bytes = read(file)?;
-    let fail = |e: Error| Error::BadRequest(format!("bundle {} fails verification: {e}", file.display()));
+    let fail =
+        |e: Error| Error::BadRequest(format!("bundle {} fails verification: {e}", file.display()));
     let verified = if standalone {
         bundle::verify(&bytes, &keys, None, &config.limits).map_err(|e| fail(e.into()))?
     } else {
-        let store = Store::open(&config.database_url)?;
+        let store = Store::open_existing(&config.database_url)?;
         check_bundle(&store, &bytes, &keys, &config.limits).map_err(fail)?
     };
     match verified {
@@ -131,7 +135,10 @@ fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
 
 fn keygen(out: &Path) -> Result<()> {
     if out.exists() {
-        return Err(Error::BadRequest(format!("{} exists; not overwriting a key", out.display())));
+        return Err(Error::BadRequest(format!(
+            "{} exists; not overwriting a key",
+            out.display()
+        )));
     }
     let key = SigningKey::generate();
     let public = key.public_key();
@@ -144,8 +151,15 @@ fn keygen(out: &Path) -> Result<()> {
     }
     let pub_path = out.with_extension("pub");
     write(&pub_path, format!("{}\n", public.to_base64()).as_bytes())?;
-    println!("secret key: {} (keep it in the pipeline only)", out.display());
-    println!("public key: {} = {}", pub_path.display(), public.to_base64());
+    println!(
+        "secret key: {} (keep it in the pipeline only)",
+        out.display()
+    );
+    println!(
+        "public key: {} = {}",
+        pub_path.display(),
+        public.to_base64()
+    );
     println!("key id:     {}", public.key_id());
     Ok(())
 }
@@ -169,8 +183,9 @@ fn sign(
     let (sequence, previous_hash) = match previous {
         None => (1, [0u8; 32]),
         Some(path) => {
-            let opened = envelope::open(&read(path)?)
-                .map_err(|e| Error::BadRequest(format!("previous bundle {}: {e}", path.display())))?;
+            let opened = envelope::open(&read(path)?).map_err(|e| {
+                Error::BadRequest(format!("previous bundle {}: {e}", path.display()))
+            })?;
             #[derive(serde::Deserialize)]
             struct Head {
                 manifest: HeadManifest,
@@ -179,8 +194,9 @@ fn sign(
             struct HeadManifest {
                 sequence: u64,
             }
-            let head: Head = serde_json::from_slice(&opened.payload)
-                .map_err(|e| Error::BadRequest(format!("previous bundle {}: {e}", path.display())))?;
+            let head: Head = serde_json::from_slice(&opened.payload).map_err(|e| {
+                Error::BadRequest(format!("previous bundle {}: {e}", path.display()))
+            })?;
             (head.manifest.sequence + 1, payload_hash(&opened.payload))
         }
     };
@@ -192,7 +208,8 @@ fn sign(
         evaluation: plain.evaluation,
         records,
     };
-    let (bytes, hash) = sign_draft(&key, &draft).map_err(|e| Error::Internal(format!("signing: {e}")))?;
+    let (bytes, hash) =
+        sign_draft(&key, &draft).map_err(|e| Error::Internal(format!("signing: {e}")))?;
     write(out, &bytes)?;
     println!(
         "signed {}: sequence {sequence}, {}, {} records, payload sha256 {}",

@@ -12,7 +12,7 @@ use super::{Registry, Revision, Withheld, YearInfo};
 
 /// Re-verifies every stored bundle and row and builds the view. Failures withhold what they
 /// touch; they are logged here and counted in `integrity_failures`.
-pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], limits: &Limits, demo: bool) -> Registry {
+pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], demo: bool) -> Registry {
     let mut registry = Registry {
         demo,
         revision: stored.last().map(|s| Revision {
@@ -24,7 +24,7 @@ pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], limits: &Limits, demo
     let mut verified: Vec<VerifiedBundle> = Vec::with_capacity(stored.len());
     let mut previous_hash: Option<(u64, [u8; 32])> = None;
     for s in stored {
-        match reverify(s, keys, limits, previous_hash) {
+        match reverify(s, keys, previous_hash) {
             Ok(b) => {
                 previous_hash = Some((b.manifest.sequence, b.payload_hash));
                 check_rows(s, &b, &mut registry);
@@ -34,7 +34,11 @@ pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], limits: &Limits, demo
                 tracing::error!(sequence = s.sequence, dataset = %s.dataset, %reason, "integrity: stored bundle withheld");
                 registry.integrity_failures += 1;
                 for row in &s.rows {
-                    withhold(&mut registry, &row.code, format!("bundle {} failed re-verification", s.sequence));
+                    withhold(
+                        &mut registry,
+                        &row.code,
+                        format!("bundle {} failed re-verification", s.sequence),
+                    );
                 }
             }
         }
@@ -49,15 +53,17 @@ pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], limits: &Limits, demo
 fn reverify(
     s: &StoredBundle,
     keys: &[TrustedKey],
-    limits: &Limits,
     previous: Option<(u64, [u8; 32])>,
 ) -> Result<VerifiedBundle, String> {
-    let b = match bundle::verify(&s.envelope, keys, None, limits) {
+    let b = match bundle::verify(&s.envelope, keys, None, &Limits::STORED) {
         Ok(Verified::New(b)) => *b,
         Ok(Verified::AlreadyAccepted { .. }) => return Err("unexpected chain state".into()),
         Err(e) => return Err(e.to_string()),
     };
-    if b.manifest.sequence != s.sequence || b.hash_hex() != s.payload_hash || b.manifest.dataset.to_string() != s.dataset {
+    if b.manifest.sequence != s.sequence
+        || b.hash_hex() != s.payload_hash
+        || b.manifest.dataset.to_string() != s.dataset
+    {
         return Err(format!(
             "stored columns (sequence {}, {}, {}) do not match the signed manifest (sequence {}, {}, {})",
             s.sequence,
@@ -71,10 +77,19 @@ fn reverify(
     let expected_previous = match previous {
         Some((seq, hash)) if seq + 1 == s.sequence => hash,
         None if s.sequence == 1 => [0u8; 32],
-        _ => return Err(format!("bundle {} does not follow a verified bundle", s.sequence)),
+        _ => {
+            return Err(format!(
+                "bundle {} does not follow a verified bundle",
+                s.sequence
+            ))
+        }
     };
     if b.manifest.previous_hash != expected_previous {
-        return Err(format!("bundle {} breaks the chain: its previous hash is not that of bundle {}", s.sequence, s.sequence - 1));
+        return Err(format!(
+            "bundle {} breaks the chain: its previous hash is not that of bundle {}",
+            s.sequence,
+            s.sequence - 1
+        ));
     }
     Ok(b)
 }
@@ -98,9 +113,26 @@ fn check_rows(s: &StoredBundle, b: &VerifiedBundle, registry: &mut Registry) {
         if !ok || !seen.insert(row.leaf_index) {
             tracing::error!(sequence = s.sequence, leaf_index = row.leaf_index, code = %row.code, "integrity: stored record row does not match its signed record; withheld");
             registry.integrity_failures += 1;
-            withhold(registry, &row.code, format!("record {} of bundle {} does not match its signed form", row.leaf_index, s.sequence));
-            if let Some(e) = usize::try_from(row.leaf_index).ok().and_then(|i| expected.get(i)) {
-                withhold(registry, &e.code, format!("record {} of bundle {} does not match its signed form", row.leaf_index, s.sequence));
+            withhold(
+                registry,
+                &row.code,
+                format!(
+                    "record {} of bundle {} does not match its signed form",
+                    row.leaf_index, s.sequence
+                ),
+            );
+            if let Some(e) = usize::try_from(row.leaf_index)
+                .ok()
+                .and_then(|i| expected.get(i))
+            {
+                withhold(
+                    registry,
+                    &e.code,
+                    format!(
+                        "record {} of bundle {} does not match its signed form",
+                        row.leaf_index, s.sequence
+                    ),
+                );
             }
         }
     }
@@ -108,13 +140,23 @@ fn check_rows(s: &StoredBundle, b: &VerifiedBundle, registry: &mut Registry) {
         if !seen.contains(&e.leaf_index) {
             tracing::error!(sequence = s.sequence, leaf_index = e.leaf_index, code = %e.code, "integrity: stored record row missing; withheld");
             registry.integrity_failures += 1;
-            withhold(registry, &e.code, format!("record {} of bundle {} is missing from the store", e.leaf_index, s.sequence));
+            withhold(
+                registry,
+                &e.code,
+                format!(
+                    "record {} of bundle {} is missing from the store",
+                    e.leaf_index, s.sequence
+                ),
+            );
         }
     }
 }
 
 fn withhold(registry: &mut Registry, code: &str, reason: String) {
-    registry.withheld.entry(code.to_string()).or_insert(Withheld { reason });
+    registry
+        .withheld
+        .entry(code.to_string())
+        .or_insert(Withheld { reason });
 }
 
 /// Folds the verified bundles, in sequence order, into institutions.
@@ -125,11 +167,21 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
 
     for b in verified {
         latest.insert(b.manifest.dataset, b);
-        if let (Dataset::Evaluation(year), Records::Evaluation(records)) = (b.manifest.dataset, &b.records) {
+        if let (Dataset::Evaluation(year), Records::Evaluation(records)) =
+            (b.manifest.dataset, &b.records)
+        {
             for (i, r) in records.iter().enumerate() {
-                names_seen.entry(r.code.clone()).or_default().insert(r.name.clone());
-                let inst = institutions.entry(r.code.clone()).or_insert_with(|| empty(&r.code));
-                let result = inst.results.entry(year).or_insert_with(|| YearResult { year, versions: Vec::new() });
+                names_seen
+                    .entry(r.code.clone())
+                    .or_default()
+                    .insert(r.name.clone());
+                let inst = institutions
+                    .entry(r.code.clone())
+                    .or_insert_with(|| empty(&r.code));
+                let result = inst.results.entry(year).or_insert_with(|| YearResult {
+                    year,
+                    versions: Vec::new(),
+                });
                 if result.current().map(|v| &v.record) != Some(r) {
                     result.versions.push(RecordVersion {
                         sequence: b.manifest.sequence,
@@ -165,8 +217,13 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
             }
             (Dataset::DishonestyList, Records::DishonestyList(records)) => {
                 for (i, l) in records.iter().enumerate() {
-                    names_seen.entry(l.code.clone()).or_default().insert(l.name.clone());
-                    let inst = institutions.entry(l.code.clone()).or_insert_with(|| empty(&l.code));
+                    names_seen
+                        .entry(l.code.clone())
+                        .or_default()
+                        .insert(l.name.clone());
+                    let inst = institutions
+                        .entry(l.code.clone())
+                        .or_insert_with(|| empty(&l.code));
                     inst.listings.push(ListingView {
                         sequence: b.manifest.sequence,
                         leaf_index: i as u64,
@@ -176,8 +233,13 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
             }
             (Dataset::Violations, Records::Violations(records)) => {
                 for (i, v) in records.iter().enumerate() {
-                    names_seen.entry(v.code.clone()).or_default().insert(v.name.clone());
-                    let inst = institutions.entry(v.code.clone()).or_insert_with(|| empty(&v.code));
+                    names_seen
+                        .entry(v.code.clone())
+                        .or_default()
+                        .insert(v.name.clone());
+                    let inst = institutions
+                        .entry(v.code.clone())
+                        .or_insert_with(|| empty(&v.code));
                     inst.violations.push(ViolationView {
                         sequence: b.manifest.sequence,
                         leaf_index: i as u64,
@@ -190,9 +252,15 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
     }
 
     for inst in institutions.values_mut() {
-        set_identity(inst, registry, names_seen.remove(&inst.code).unwrap_or_default());
+        set_identity(
+            inst,
+            registry,
+            names_seen.remove(&inst.code).unwrap_or_default(),
+        );
     }
-    institutions.retain(|_, inst| !inst.results.is_empty() || !inst.listings.is_empty() || !inst.violations.is_empty());
+    institutions.retain(|_, inst| {
+        !inst.results.is_empty() || !inst.listings.is_empty() || !inst.violations.is_empty()
+    });
     registry.institutions = institutions;
 }
 
@@ -212,7 +280,12 @@ fn empty(code: &str) -> Institution {
 /// Identity comes from the latest final record (or, failing that, the latest record); every
 /// other name ever seen stays searchable as a former name.
 fn set_identity(inst: &mut Institution, registry: &Registry, mut names: BTreeSet<String>) {
-    let is_final = |year: &i32| registry.years.get(year).is_some_and(|y| y.schedule.publication_date.is_some());
+    let is_final = |year: &i32| {
+        registry
+            .years
+            .get(year)
+            .is_some_and(|y| y.schedule.publication_date.is_some())
+    };
     let source = inst
         .results
         .iter()

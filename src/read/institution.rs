@@ -68,7 +68,8 @@ impl ListingView {
             ListingState::Publicity => false,
             ListingState::InForce => l.in_force_from.is_some_and(|from| from <= on),
             ListingState::Repaired | ListingState::Removed => {
-                l.in_force_from.is_some_and(|from| from <= on) && l.ended_on.is_some_and(|end| on < end)
+                l.in_force_from.is_some_and(|from| from <= on)
+                    && l.ended_on.is_some_and(|end| on < end)
             }
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::{build, Registry};
-use crate::bundle::{Limits, TrustedKey};
+use crate::bundle::TrustedKey;
 use crate::store::Store;
 use crate::Result;
 
@@ -13,20 +13,18 @@ pub struct LiveRegistry {
     current: ArcSwap<Registry>,
     store: Store,
     keys: Vec<TrustedKey>,
-    limits: Limits,
     demo: bool,
 }
 
 impl LiveRegistry {
     /// Loads and re-verifies everything in the store.
-    pub fn load(store: Store, keys: Vec<TrustedKey>, limits: Limits, demo: bool) -> Result<LiveRegistry> {
-        let registry = build(&store.load()?, &keys, &limits, demo);
+    pub fn load(store: Store, keys: Vec<TrustedKey>, demo: bool) -> Result<LiveRegistry> {
+        let registry = build(&store.load()?, &keys, demo);
         log_loaded(&registry);
         Ok(LiveRegistry {
             current: ArcSwap::from_pointee(registry),
             store,
             keys,
-            limits,
             demo,
         })
     }
@@ -41,11 +39,14 @@ impl LiveRegistry {
     pub fn refresh(&self) -> Result<bool> {
         let head = self.store.head()?;
         let current = self.current();
-        let now = current.revision.as_ref().map(|r| (r.sequence, r.hash.clone()));
+        let now = current
+            .revision
+            .as_ref()
+            .map(|r| (r.sequence, r.hash.clone()));
         if head == now {
             return Ok(false);
         }
-        let registry = build(&self.store.load()?, &self.keys, &self.limits, self.demo);
+        let registry = build(&self.store.load()?, &self.keys, self.demo);
         log_loaded(&registry);
         self.current.store(Arc::new(registry));
         Ok(true)
@@ -54,7 +55,11 @@ impl LiveRegistry {
 
 fn log_loaded(registry: &Registry) {
     tracing::info!(
-        revision = registry.revision.as_ref().map(|r| r.tag()).unwrap_or_default(),
+        revision = registry
+            .revision
+            .as_ref()
+            .map(|r| r.tag())
+            .unwrap_or_default(),
         institutions = registry.institutions.len(),
         years = registry.years.len(),
         withheld = registry.withheld.len(),

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 pub use build::build;
-pub use live::LiveRegistry;
 pub use institution::{Institution, ListingView, RecordVersion, ViolationView, YearResult};
+pub use live::LiveRegistry;
 
 use crate::bundle::EvaluationSchedule;
 use crate::domain::validity::{valid_year, Validity, YearDates, YearStatus};
@@ -32,7 +32,11 @@ pub struct Revision {
 impl Revision {
     /// Short form for ETags and page footers: `<sequence>-<first 12 hex digits>`.
     pub fn tag(&self) -> String {
-        format!("{}-{}", self.sequence, &self.hash[..12.min(self.hash.len())])
+        format!(
+            "{}-{}",
+            self.sequence,
+            &self.hash[..12.min(self.hash.len())]
+        )
     }
 }
 
@@ -100,7 +104,11 @@ impl Registry {
 
     /// The institution's valid grade on `on`: its record in the valid year, as known now
     /// (corrections apply from the original publication; a determination from its date).
-    pub fn standing<'a>(&self, institution: &'a Institution, on: NaiveDate) -> Option<Standing<'a>> {
+    pub fn standing<'a>(
+        &self,
+        institution: &'a Institution,
+        on: NaiveDate,
+    ) -> Option<Standing<'a>> {
         let validity = self.valid_year(on)?;
         let version = institution.results.get(&validity.year)?.as_of(on)?;
         Some(Standing { validity, version })

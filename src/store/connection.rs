@@ -35,9 +35,10 @@ pub enum DbConnection {
 }
 
 /// Where the database is, as parsed from its URL (kept to reconnect).
-#[derive(Clone)]
 pub(super) enum Target {
-    Postgresql { url: String },
+    Postgresql {
+        url: String,
+    },
     Sqlite {
         /// What SQLite is given to open: a path, or a `file:` URI.
         open: String,
@@ -55,13 +56,17 @@ impl Target {
             return Err(Error::Config("the database URL is empty".into()));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Target::Postgresql { url: url.to_string() });
+            return Ok(Target::Postgresql {
+                url: url.to_string(),
+            });
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             // Opened as a plain path: diesel would turn `sqlite://` into a `file:` URI, which
             // reads `sqlite://data/x.db` as host "data".
             if path.is_empty() {
-                return Err(Error::Config("the SQLite database URL names no file".into()));
+                return Err(Error::Config(
+                    "the SQLite database URL names no file".into(),
+                ));
             }
             return Ok(Target::Sqlite {
                 open: path.to_string(),
@@ -95,12 +100,17 @@ impl Target {
     /// A fresh connection with the backend's settings applied (no migrations).
     pub(super) fn connect(&self) -> Result<DbConnection> {
         match self {
-            Target::Postgresql { url } => Ok(DbConnection::Postgresql(PgConnection::establish(url)?)),
+            Target::Postgresql { url } => {
+                Ok(DbConnection::Postgresql(PgConnection::establish(url)?))
+            }
             Target::Sqlite { open, path } => {
                 if let Some(parent) = path.as_deref().and_then(Path::parent) {
                     if !parent.as_os_str().is_empty() {
                         std::fs::create_dir_all(parent).map_err(|e| {
-                            Error::io(format!("creating the database directory {}", parent.display()), e)
+                            Error::io(
+                                format!("creating the database directory {}", parent.display()),
+                                e,
+                            )
                         })?;
                     }
                 }
@@ -131,7 +141,8 @@ pub(super) fn run_migrations(conn: &mut DbConnection) -> Result<usize> {
             // with nothing pending the lock is released right away.
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
             let ran = run_pending_postgresql(conn);
-            let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            let unlocked =
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
             let ran = ran?;
             unlocked?;
             Ok(ran)
@@ -205,8 +216,6 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use super::*;
 
     fn sqlite(url: &str) -> (String, Option<PathBuf>) {
@@ -218,8 +227,15 @@ mod tests {
 
     #[test]
     fn urls_name_their_backend() {
-        for url in ["postgres://u@h/db", "postgresql://u:p@h:5433/db?sslmode=disable"] {
-            assert_eq!(Target::parse(url).unwrap().backend(), Backend::Postgresql, "{url}");
+        for url in [
+            "postgres://u@h/db",
+            "postgresql://u:p@h:5433/db?sslmode=disable",
+        ] {
+            assert_eq!(
+                Target::parse(url).unwrap().backend(),
+                Backend::Postgresql,
+                "{url}"
+            );
         }
         assert_eq!(
             sqlite("sqlite://data/x.sqlite3"),
@@ -227,13 +243,28 @@ mod tests {
         );
         assert_eq!(
             sqlite("sqlite:///var/lib/x.sqlite3"),
-            ("/var/lib/x.sqlite3".into(), Some("/var/lib/x.sqlite3".into()))
+            (
+                "/var/lib/x.sqlite3".into(),
+                Some("/var/lib/x.sqlite3".into())
+            )
         );
-        assert_eq!(sqlite("data/x.sqlite3"), ("data/x.sqlite3".into(), Some("data/x.sqlite3".into())));
+        assert_eq!(
+            sqlite("data/x.sqlite3"),
+            ("data/x.sqlite3".into(), Some("data/x.sqlite3".into()))
+        );
         assert_eq!(sqlite(":memory:").1, None);
-        assert_eq!(sqlite("file:data/x.db?mode=rwc").1, Some("data/x.db".into()));
-        assert_eq!(sqlite("file:///var/my%20dir/x.db").1, Some("/var/my dir/x.db".into()));
-        assert_eq!(sqlite("file://localhost/var/x.db").1, Some("/var/x.db".into()));
+        assert_eq!(
+            sqlite("file:data/x.db?mode=rwc").1,
+            Some("data/x.db".into())
+        );
+        assert_eq!(
+            sqlite("file:///var/my%20dir/x.db").1,
+            Some("/var/my dir/x.db".into())
+        );
+        assert_eq!(
+            sqlite("file://localhost/var/x.db").1,
+            Some("/var/x.db".into())
+        );
         assert_eq!(sqlite("file:x?mode=memory&cache=shared").1, None);
         assert_eq!(sqlite("file:x.db").0, "file:x.db");
     }
@@ -241,7 +272,10 @@ mod tests {
     #[test]
     fn bad_urls_are_configuration_errors() {
         for url in ["", "  ", "mysql://h/db", "sqlite://"] {
-            assert!(matches!(Target::parse(url), Err(Error::Config(_))), "{url:?}");
+            assert!(
+                matches!(Target::parse(url), Err(Error::Config(_))),
+                "{url:?}"
+            );
         }
     }
 

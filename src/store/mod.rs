@@ -21,7 +21,7 @@ pub use connection::DbConnection;
 use connection::Target;
 
 use crate::bundle::merkle::Hash;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Which database a [`Store`] is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,23 @@ impl Store {
         })
     }
 
+    /// Like [`Store::open`], but never creates a SQLite file: for commands that must change
+    /// nothing (`envcredit verify`).
+    pub fn open_existing(database_url: &str) -> Result<Store> {
+        if let Target::Sqlite {
+            path: Some(path), ..
+        } = Target::parse(database_url)?
+        {
+            if !path.is_file() {
+                return Err(Error::Config(format!(
+                    "no database at {}: import a bundle first, or verify with --standalone",
+                    path.display()
+                )));
+            }
+        }
+        Store::open(database_url)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -146,7 +163,9 @@ impl Store {
                 tracing::warn!(%error, "database connection lost; reconnecting");
                 match self.target.connect() {
                     Ok(fresh) => *conn = fresh,
-                    Err(reconnect) => tracing::error!(%reconnect, "reconnecting to the database failed"),
+                    Err(reconnect) => {
+                        tracing::error!(%reconnect, "reconnecting to the database failed")
+                    }
                 }
             }
         }
@@ -170,13 +189,16 @@ fn needs_new_connection(error: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     matches!(
         error,
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::BrokenTransactionManager
     )
 }
 
 impl fmt::Debug for Store {
     /// The URL is left out: it may hold a password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }

@@ -100,7 +100,8 @@ impl<'a> NewRecord<'a> {
 
 /// A count or position on its way into a BIGINT column.
 pub(super) fn to_i64(what: &str, value: u64) -> Result<i64> {
-    i64::try_from(value).map_err(|_| Error::Integrity(format!("{what} {value} is too large to store")))
+    i64::try_from(value)
+        .map_err(|_| Error::Integrity(format!("{what} {value} is too large to store")))
 }
 
 /// A stored BIGINT that must be a count or position.

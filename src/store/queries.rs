@@ -119,7 +119,9 @@ fn write_transaction<T>(
 ) -> Result<T> {
     type Manager = <DbConnection as Connection>::TransactionManager;
     match conn {
-        DbConnection::Sqlite(conn) => AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(conn) => {
+            AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
     }
     let result = match conn {
@@ -237,7 +239,9 @@ pub(super) fn dump(conn: &mut DbConnection) -> Result<String> {
 
 /// A payload hash in its one stored form: 64 lowercase hex digits.
 fn decode_hash(hex_hash: &str) -> Option<Hash> {
-    let lowercase = hex_hash.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    let lowercase = hex_hash
+        .bytes()
+        .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
     let mut hash = [0u8; 32];
     (lowercase && hex::decode_to_slice(hex_hash, &mut hash).is_ok()).then_some(hash)
 }

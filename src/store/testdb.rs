@@ -25,7 +25,8 @@ pub struct TestDatabase {
 /// does not answer. Panics if it answers but the database cannot be created, or if it does not
 /// answer and `ENVCREDIT_REQUIRE_PG=1`.
 pub fn postgres() -> Option<TestDatabase> {
-    let server = std::env::var("ENVCREDIT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+    let server =
+        std::env::var("ENVCREDIT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
     let admin_url = with_param(&server, "connect_timeout", "5");
     let mut admin = match PgConnection::establish(&admin_url) {
         Ok(admin) => admin,
@@ -54,7 +55,10 @@ pub fn postgres() -> Option<TestDatabase> {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Err(error) = drop_database(&self.admin_url, &self.name) {
-            eprintln!("warning: could not drop the test database {}: {error}", self.name);
+            eprintln!(
+                "warning: could not drop the test database {}: {error}",
+                self.name
+            );
         }
     }
 }
@@ -82,7 +86,9 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority = base.find("://").map_or(0, |i| i + 3);
-    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
     let mut out = format!("{}/{database}", &base[..path]);
     if let Some(query) = query {
         out.push('?');
@@ -94,7 +100,9 @@ fn with_database(url: &str, database: &str) -> String {
 /// `url` with the query parameter `key=value` added, unless it already has `key`.
 fn with_param(url: &str, key: &str, value: &str) -> String {
     match url.split_once('?') {
-        Some((_, query)) if query.split('&').any(|p| p.split('=').next() == Some(key)) => url.to_string(),
+        Some((_, query)) if query.split('&').any(|p| p.split('=').next() == Some(key)) => {
+            url.to_string()
+        }
         Some(_) => format!("{url}&{key}={value}"),
         None => format!("{url}?{key}={value}"),
     }
@@ -103,7 +111,9 @@ fn with_param(url: &str, key: &str, value: &str) -> String {
 /// `url` without its password, for messages.
 fn redact(url: &str) -> String {
     let authority = url.find("://").map_or(0, |i| i + 3);
-    let end = url[authority..].find(['/', '?']).map_or(url.len(), |i| authority + i);
+    let end = url[authority..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| authority + i);
     match url[authority..end].rfind('@') {
         Some(at) => match url[authority..authority + at].split_once(':') {
             Some((user, _)) => format!("{}{user}:***{}", &url[..authority], &url[authority + at..]),
@@ -120,17 +130,29 @@ mod tests {
     #[test]
     fn urls_are_rewritten() {
         assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test?connect_timeout=5", "x"),
+            with_database(
+                "postgres://postgres@127.0.0.1:5432/test?connect_timeout=5",
+                "x"
+            ),
             "postgres://postgres@127.0.0.1:5432/x?connect_timeout=5"
         );
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-        assert_eq!(with_param("postgres://h/d", "connect_timeout", "5"), "postgres://h/d?connect_timeout=5");
+        assert_eq!(
+            with_param("postgres://h/d", "connect_timeout", "5"),
+            "postgres://h/d?connect_timeout=5"
+        );
         assert_eq!(
             with_param("postgres://h/d?sslmode=disable", "connect_timeout", "5"),
             "postgres://h/d?sslmode=disable&connect_timeout=5"
         );
-        assert_eq!(with_param("postgres://h/d?connect_timeout=1", "connect_timeout", "5"), "postgres://h/d?connect_timeout=1");
-        assert_eq!(redact("postgres://u:secret@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(
+            with_param("postgres://h/d?connect_timeout=1", "connect_timeout", "5"),
+            "postgres://h/d?connect_timeout=1"
+        );
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
         assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
     }
 }

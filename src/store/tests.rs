@@ -1,8 +1,6 @@
 //! The store on both backends: every scenario runs on SQLite (a temporary file) and on
 //! PostgreSQL (a fresh database; skipped loudly when the server does not answer).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -49,6 +47,8 @@ on_both_backends!(
     chain_reports_gaps_and_bad_hashes,
     racing_importers_one_wins,
     instances_opening_together_migrate_once,
+    foreign_keys_are_enforced,
+    a_panic_while_holding_the_connection_is_survived,
 );
 
 /// An envelope of arbitrary bytes (NUL, non-UTF-8) unique to `(sequence, salt)`.
@@ -102,7 +102,10 @@ fn stored(input: &StoredBundleInput<'_>) -> StoredBundle {
 }
 
 fn hash_of(input: &StoredBundleInput<'_>) -> crate::bundle::merkle::Hash {
-    hex::decode(&input.payload_hash).unwrap().try_into().unwrap()
+    hex::decode(&input.payload_hash)
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 fn assert_rejected_sequence(result: crate::Result<()>) {
@@ -114,7 +117,10 @@ fn assert_rejected_sequence(result: crate::Result<()>) {
 
 fn empty_store(url: &str) {
     let store = Store::open(url).unwrap();
-    assert_eq!(store.chain().unwrap(), Vec::<crate::bundle::merkle::Hash>::new());
+    assert_eq!(
+        store.chain().unwrap(),
+        Vec::<crate::bundle::merkle::Hash>::new()
+    );
     assert_eq!(store.head().unwrap(), None);
     assert_eq!(store.load().unwrap(), Vec::new());
     assert_eq!(store.dump().unwrap(), "bundles: 0\nrecords: 0\n");
@@ -144,8 +150,14 @@ fn round_trip(url: &str) {
     for bundle in [&first, &second, &third] {
         store.insert_bundle(bundle).unwrap();
     }
-    assert_eq!(store.load().unwrap(), vec![stored(&first), stored(&second), stored(&third)]);
-    assert_eq!(store.chain().unwrap(), vec![hash_of(&first), hash_of(&second), hash_of(&third)]);
+    assert_eq!(
+        store.load().unwrap(),
+        vec![stored(&first), stored(&second), stored(&third)]
+    );
+    assert_eq!(
+        store.chain().unwrap(),
+        vec![hash_of(&first), hash_of(&second), hash_of(&third)]
+    );
     assert_eq!(store.head().unwrap(), Some((3, third.payload_hash.clone())));
     let dump = store.dump().unwrap();
     assert!(dump.starts_with("bundles: 3\n"), "{dump}");
@@ -236,7 +248,9 @@ fn chain_reports_gaps_and_bad_hashes(url: &str) {
         diesel::delete(bundles::table.filter(bundles::sequence.eq(2))).execute(conn)
     });
     match store.chain() {
-        Err(Error::Integrity(message)) => assert!(message.contains("sequence 2 is missing"), "{message}"),
+        Err(Error::Integrity(message)) => {
+            assert!(message.contains("sequence 2 is missing"), "{message}")
+        }
         other => panic!("expected an integrity error, got {other:?}"),
     }
 
@@ -253,7 +267,9 @@ fn chain_reports_gaps_and_bad_hashes(url: &str) {
 
 fn racing_importers_one_wins(url: &str) {
     const IMPORTERS: usize = 3;
-    let stores: Vec<Arc<Store>> = (0..IMPORTERS).map(|_| Arc::new(Store::open(url).unwrap())).collect();
+    let stores: Vec<Arc<Store>> = (0..IMPORTERS)
+        .map(|_| Arc::new(Store::open(url).unwrap()))
+        .collect();
     for sequence in 1..=4_u64 {
         let barrier = Arc::new(Barrier::new(IMPORTERS));
         let handles: Vec<_> = stores
@@ -270,13 +286,20 @@ fn racing_importers_one_wins(url: &str) {
             })
             .collect();
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
         for result in results.into_iter().filter(Result::is_err) {
             assert_rejected_sequence(result);
         }
     }
     let loaded = stores[0].load().unwrap();
-    assert_eq!(loaded.iter().map(|b| b.sequence).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(
+        loaded.iter().map(|b| b.sequence).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
     assert!(loaded.iter().all(|b| b.rows.len() == 600));
 }
 
@@ -295,6 +318,54 @@ fn instances_opening_together_migrate_once(url: &str) {
     for handle in handles {
         assert!(matches!(handle.join().unwrap(), Ok(Ok(None))));
     }
+}
+
+fn foreign_keys_are_enforced(url: &str) {
+    let store = Store::open(url).unwrap();
+    let orphan = rows(1);
+    let orphan = models::NewRecord::new(7, &orphan[0]).unwrap();
+    let mut conn = store.conn.lock().unwrap();
+    let result = diesel::insert_into(super::schema::records::table)
+        .values(&orphan)
+        .execute(&mut *conn);
+    assert!(result.is_err(), "a record without its bundle was stored");
+}
+
+fn a_panic_while_holding_the_connection_is_survived(url: &str) {
+    let store = Store::open(url).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _conn = store.conn.lock().unwrap();
+        panic!("a panic while the connection is in use");
+    }));
+    assert!(panicked.is_err());
+    assert!(store.conn.is_poisoned());
+    assert_eq!(store.head().unwrap(), None);
+    assert!(!store.conn.is_poisoned());
+}
+
+#[test]
+fn sqlite_runs_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.sqlite3");
+    let store = Store::open(path.to_str().unwrap()).unwrap();
+    let e1 = envelope(1, "a");
+    store.insert_bundle(&input(1, &e1, rows(1))).unwrap();
+    assert!(dir.path().join("x.sqlite3-wal").exists());
+}
+
+#[test]
+fn postgresql_connection_lost_is_replaced() {
+    let Some(db) = testdb::postgres() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let mut killer = PgConnection::establish(&db.url).unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut killer)
+    .unwrap();
+    assert!(matches!(store.head(), Err(Error::Database(_))));
+    assert_eq!(store.head().unwrap(), None);
 }
 
 #[test]

@@ -43,7 +43,7 @@ impl Application {
             if setup_config.demo {
                 demo::import_if_empty(&store, &keys, &setup_config.limits, setup_clock.as_ref())?;
             }
-            LiveRegistry::load(store, keys, setup_config.limits, setup_config.demo)
+            LiveRegistry::load(store, keys, setup_config.demo)
         })
         .await
         .map_err(|e| Error::Internal(format!("start-up task: {e}")))??;
@@ -74,7 +74,11 @@ impl Application {
         .listen(listener)
         .map_err(|e| Error::io("cannot start the HTTP server", e))?
         .run();
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -97,10 +101,7 @@ impl Application {
                 }
             }
         });
-        let result = self
-            .server
-            .await
-            .map_err(|e| Error::io("HTTP server", e));
+        let result = self.server.await.map_err(|e| Error::io("HTTP server", e));
         poller.abort();
         result
     }

@@ -12,7 +12,9 @@ async fn import_then_read(db: TestDb) {
     import(&db, &config, &bundle).expect("valid bundle imports");
     let app = spawn_app(config, date(2025, 1, 10)).await;
 
-    let (status, body) = app.get_json(&format!("/api/v1/institutions/{}", code(1))).await;
+    let (status, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["code"], code(1));
     assert_eq!(body["revision"]["sequence"], 1);
@@ -29,15 +31,24 @@ async fn import_then_read(db: TestDb) {
     assert_eq!(body["years"][0]["basic_score"]["total"], "92.50");
     assert_eq!(body["years"][0]["status"], "final");
 
-    let (_, e) = app.get_json(&format!("/api/v1/institutions/{}", code(3))).await;
+    let (_, e) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(3)))
+        .await;
     assert_eq!(e["standing"]["grade"]["letter"], "E");
     assert_eq!(e["standing"]["bid_flag"], "penalty");
     assert_eq!(e["standing"]["joint_punishment_result"], true);
-    let (_, c) = app.get_json(&format!("/api/v1/institutions/{}", code(2))).await;
+    let (_, c) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(2)))
+        .await;
     assert_eq!(c["standing"]["bid_flag"], "none");
 
     // Lowercase and surrounding spaces are accepted in a query.
-    let (status, _) = app.get_json(&format!("/api/v1/institutions/%20{}", code(1).to_lowercase())).await;
+    let (status, _) = app
+        .get_json(&format!(
+            "/api/v1/institutions/%20{}",
+            code(1).to_lowercase()
+        ))
+        .await;
     assert_eq!(status, 200);
 
     let page = app.get(&format!("/institutions/{}", code(1))).await;
@@ -72,16 +83,28 @@ async fn invalid_and_unknown_codes(db: TestDb) {
     let problem: serde_json::Value = response.json().await.expect("json");
     assert_eq!(problem["type"], "/problems/invalid-code");
     assert_eq!(problem["reason"], "check_character");
-    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("check character")));
+    assert!(problem["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("check character")));
 
     let (status, problem) = app.get_json("/api/v1/institutions/123").await;
     assert_eq!((status, problem["reason"].as_str()), (400, Some("length")));
 
-    let (status, problem) = app.get_json(&format!("/api/v1/institutions/{}", code(99))).await;
+    let (status, problem) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(99)))
+        .await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not-found")));
 
-    let (status, problem) = app.get_json(&format!("/api/v1/institutions/{}?as_of=2025-02-30", code(1))).await;
-    assert_eq!((status, problem["code"].as_str()), (400, Some("bad-request")));
+    let (status, problem) = app
+        .get_json(&format!(
+            "/api/v1/institutions/{}?as_of=2025-02-30",
+            code(1)
+        ))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("bad-request"))
+    );
 
     let page = app.get(&format!("/institutions/{bad}")).await;
     assert_eq!(page.status().as_u16(), 400);
@@ -89,7 +112,10 @@ async fn invalid_and_unknown_codes(db: TestDb) {
     let page = app.get(&format!("/institutions/{}", code(99))).await;
     assert_eq!(page.status().as_u16(), 404);
 }
-backends!(invalid_and_unknown_codes_are_clear_errors, invalid_and_unknown_codes);
+backends!(
+    invalid_and_unknown_codes_are_clear_errors,
+    invalid_and_unknown_codes
+);
 
 /// Art. 18: a year's grade is valid from its publication until the next year's publication;
 /// a year in publicity never gives a valid grade; an institution absent from the new year has
@@ -101,7 +127,13 @@ async fn validity(db: TestDb) {
 
     // 2025 in publicity: institution 3 is absent; institution 1 drops to C.
     let mut y2025 = vec![record(1, 7500, 7000), record(2, 8500, 8500)];
-    let publicity = Parts::of(&draft(Dataset::Evaluation(2025), 2, hash1, Some(schedule_2025()), Records::Evaluation(y2025.clone())));
+    let publicity = Parts::of(&draft(
+        Dataset::Evaluation(2025),
+        2,
+        hash1,
+        Some(schedule_2025()),
+        Records::Evaluation(y2025.clone()),
+    ));
     import(&db, &config, &publicity.sign(&pipeline_key())).expect("2025 publicity imports");
 
     // 2025 final, published 2025-10-24, with an objection upheld for institution 2 (allowed
@@ -109,14 +141,24 @@ async fn validity(db: TestDb) {
     y2025[1] = record(2, 8600, 8500);
     let mut final_schedule = schedule_2025();
     final_schedule.publication_date = Some(date(2025, 10, 24));
-    let published = Parts::of(&draft(Dataset::Evaluation(2025), 3, publicity.hash(), Some(final_schedule), Records::Evaluation(y2025)));
+    let published = Parts::of(&draft(
+        Dataset::Evaluation(2025),
+        3,
+        publicity.hash(),
+        Some(final_schedule),
+        Records::Evaluation(y2025),
+    ));
     import(&db, &config, &published.sign(&pipeline_key())).expect("2025 final imports");
 
     let app = spawn_app(config, date(2025, 10, 1)).await;
     let path = |n: u32, as_of: &str| format!("/api/v1/institutions/{}?as_of={as_of}", code(n));
 
     let (_, before) = app.get_json(&path(1, "2024-10-24")).await;
-    assert_eq!(before["standing"], serde_json::Value::Null, "before the first publication");
+    assert_eq!(
+        before["standing"],
+        serde_json::Value::Null,
+        "before the first publication"
+    );
 
     let (_, on_day) = app.get_json(&path(1, "2024-10-25")).await;
     assert_eq!(on_day["standing"]["year"], 2024);
@@ -138,7 +180,9 @@ async fn validity(db: TestDb) {
     assert_eq!(absent_after["standing"], serde_json::Value::Null);
 
     // Default as-of is "today" from the injected clock.
-    let (_, today) = app.get_json(&format!("/api/v1/institutions/{}", code(1))).await;
+    let (_, today) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
     assert_eq!(today["as_of"], "2025-10-01");
     assert_eq!(today["standing"]["year"], 2024);
 }
@@ -147,15 +191,28 @@ backends!(validity_follows_article_18, validity);
 /// Results in publicity are shown, labelled, with the objection deadline, but give no grade.
 async fn publicity_only(db: TestDb) {
     let config = config(&db);
-    let parts = Parts::of(&draft(Dataset::Evaluation(2025), 1, [0; 32], Some(schedule_2025()), Records::Evaluation(vec![record(1, 9500, 9000)])));
+    let parts = Parts::of(&draft(
+        Dataset::Evaluation(2025),
+        1,
+        [0; 32],
+        Some(schedule_2025()),
+        Records::Evaluation(vec![record(1, 9500, 9000)]),
+    ));
     import(&db, &config, &parts.sign(&pipeline_key())).expect("imports");
     let app = spawn_app(config, date(2025, 10, 1)).await;
-    let (_, body) = app.get_json(&format!("/api/v1/institutions/{}", code(1))).await;
+    let (_, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
     assert_eq!(body["standing"], serde_json::Value::Null);
     assert_eq!(body["years"][0]["status"], "in_publicity");
     assert_eq!(body["years"][0]["objection_deadline"], "2025-10-10");
     assert_eq!(body["years"][0]["grade"]["letter"], "A");
-    let html = app.get(&format!("/institutions/{}", code(1))).await.text().await.expect("html");
+    let html = app
+        .get(&format!("/institutions/{}", code(1)))
+        .await
+        .text()
+        .await
+        .expect("html");
     assert!(html.contains("公示中"));
     assert!(html.contains("2025-10-10"));
 }
@@ -166,13 +223,26 @@ async fn listings(db: TestDb) {
     let config = config(&db);
     let (first, hash1) = first_bundle();
     import(&db, &config, &first).expect("imports");
-    let parts = Parts::of(&draft(Dataset::DishonestyList, 2, hash1, None, Records::DishonestyList(vec![listing(3, "嘉环信〔2024〕1号")])));
+    let parts = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        hash1,
+        None,
+        Records::DishonestyList(vec![listing(3, "嘉环信〔2024〕1号")]),
+    ));
     import(&db, &config, &parts.sign(&pipeline_key())).expect("list imports");
     let app = spawn_app(config, date(2025, 1, 10)).await;
-    let (_, body) = app.get_json(&format!("/api/v1/institutions/{}", code(3))).await;
+    let (_, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(3)))
+        .await;
     assert_eq!(body["listings"][0]["decision_number"], "嘉环信〔2024〕1号");
     assert_eq!(body["listings"][0]["in_force"], true);
-    let (_, early) = app.get_json(&format!("/api/v1/institutions/{}?as_of=2024-03-14", code(3))).await;
+    let (_, early) = app
+        .get_json(&format!(
+            "/api/v1/institutions/{}?as_of=2024-03-14",
+            code(3)
+        ))
+        .await;
     assert_eq!(early["listings"][0]["in_force"], false);
 }
 backends!(dishonesty_listing_shows_on_institution, listings);

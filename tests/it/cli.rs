@@ -39,7 +39,8 @@ fn every_subcommand_explains_itself() {
 }
 
 fn plain_input(dataset: &str, evaluation: serde_json::Value, records: serde_json::Value) -> String {
-    serde_json::json!({"dataset": dataset, "evaluation": evaluation, "records": records}).to_string()
+    serde_json::json!({"dataset": dataset, "evaluation": evaluation, "records": records})
+        .to_string()
 }
 
 fn cli_pipeline(db: TestDb) {
@@ -61,14 +62,38 @@ fn cli_pipeline(db: TestDb) {
 
     let records = serde_json::to_value(records_2024()).expect("json");
     let schedule = serde_json::to_value(schedule_2024()).expect("json");
-    std::fs::write(d.join("y2024.json"), plain_input("evaluation-2024", schedule.clone(), records)).expect("input");
-    let out = envcredit(d, &["sign", "--key", "pipeline.key", "y2024.json", "--created-at", "2024-10-25T09:00:00+08:00", "-o", "b1.json"]);
+    std::fs::write(
+        d.join("y2024.json"),
+        plain_input("evaluation-2024", schedule.clone(), records),
+    )
+    .expect("input");
+    let out = envcredit(
+        d,
+        &[
+            "sign",
+            "--key",
+            "pipeline.key",
+            "y2024.json",
+            "--created-at",
+            "2024-10-25T09:00:00+08:00",
+            "-o",
+            "b1.json",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let out = envcredit(d, &["--config", "envcredit.toml", "verify", "b1.json"]);
+    let out = envcredit(
+        d,
+        &[
+            "--config",
+            "envcredit.toml",
+            "verify",
+            "--standalone",
+            "b1.json",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("would be imported next"));
-    assert_eq!(db.dump().lines().filter(|l| l.contains("envelope")).count(), 0, "verify stores nothing");
+    assert!(text(&out.stdout).contains("standalone"));
 
     let out = envcredit(d, &["--config", "envcredit.toml", "import", "b1.json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -77,30 +102,86 @@ fn cli_pipeline(db: TestDb) {
     // The next bundle changes a published grade without a reason: refused, store unchanged.
     let mut changed = records_2024();
     changed[1] = record(2, 8100, 7000);
-    std::fs::write(d.join("y2024b.json"), plain_input("evaluation-2024", schedule, serde_json::to_value(changed).expect("json"))).expect("input");
-    let out = envcredit(d, &["sign", "--key", "pipeline.key", "y2024b.json", "--previous", "b1.json", "-o", "b2.json"]);
+    std::fs::write(
+        d.join("y2024b.json"),
+        plain_input(
+            "evaluation-2024",
+            schedule,
+            serde_json::to_value(changed).expect("json"),
+        ),
+    )
+    .expect("input");
+    let out = envcredit(
+        d,
+        &[
+            "sign",
+            "--key",
+            "pipeline.key",
+            "y2024b.json",
+            "--previous",
+            "b1.json",
+            "-o",
+            "b2.json",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let before = db.dump();
+    let out = envcredit(d, &["--config", "envcredit.toml", "verify", "b2.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("[change_reason_missing]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = envcredit(d, &["--config", "envcredit.toml", "verify", "b1.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("already accepted as sequence 1"));
+    assert_eq!(db.dump(), before, "verify changes nothing");
     let out = envcredit(d, &["--config", "envcredit.toml", "import", "b2.json"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one clear line: {stderr}");
     assert!(lines[0].contains("b2.json"), "names the bundle: {stderr}");
-    assert!(lines[0].contains(&format!("record 1 ({})", code(2))), "names the record: {stderr}");
-    assert!(lines[0].contains("[change_reason_missing]"), "names the rule: {stderr}");
+    assert!(
+        lines[0].contains(&format!("record 1 ({})", code(2))),
+        "names the record: {stderr}"
+    );
+    assert!(
+        lines[0].contains("[change_reason_missing]"),
+        "names the rule: {stderr}"
+    );
     assert_eq!(db.dump(), before, "store unchanged");
 
     // A bad grade, validly signed, is refused with its rule.
     let mut wrong = records_2024();
     wrong[0].grade = envcredit::domain::score::Grade::B;
-    let parts = Parts::of(&draft(Dataset::Evaluation(2024), 1, [0; 32], Some(schedule_2024()), Records::Evaluation(wrong)));
+    let parts = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        1,
+        [0; 32],
+        Some(schedule_2024()),
+        Records::Evaluation(wrong),
+    ));
     let key = std::fs::read_to_string(d.join("pipeline.key")).expect("key");
     let key = envcredit::bundle::envelope::SigningKey::from_seed_base64(key.trim()).expect("key");
     std::fs::write(d.join("bad.json"), parts.sign(&key)).expect("write");
-    let out = envcredit(d, &["--config", "envcredit.toml", "verify", "--standalone", "bad.json"]);
+    let out = envcredit(
+        d,
+        &[
+            "--config",
+            "envcredit.toml",
+            "verify",
+            "--standalone",
+            "bad.json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("[grade_band]"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("[grade_band]"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -121,4 +202,22 @@ fn missing_config_file_is_a_clear_error() {
     let out = envcredit(dir.path(), &["--config", "nope.toml", "import", "x.json"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nope.toml does not exist"));
+}
+
+#[test]
+fn verify_against_a_missing_store_creates_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (bundle, _) = first_bundle();
+    std::fs::write(dir.path().join("b.json"), bundle).expect("write");
+    let out = envcredit(
+        dir.path(),
+        &["--database-url", "missing/db.sqlite3", "verify", "b.json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--standalone"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("missing").exists());
 }

@@ -18,7 +18,10 @@ fn shipped_demo_bundles_match_the_generator() {
         shipped.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()
     );
     for ((name, g), (_, s)) in generated.iter().zip(&shipped) {
-        assert!(g == s, "{name} drifted: run `cargo run -- demo` and commit demo/bundles");
+        assert!(
+            g == s,
+            "{name} drifted: run `cargo run -- demo` and commit demo/bundles"
+        );
     }
 }
 
@@ -30,7 +33,10 @@ async fn demo_mode(db: TestDb) {
 
     let (_, health) = app.get_json("/healthz").await;
     assert_eq!(health["demo"], true);
-    assert_eq!(health["revision"].as_str().map(|r| r.starts_with("6-")), Some(true));
+    assert_eq!(
+        health["revision"].as_str().map(|r| r.starts_with("6-")),
+        Some(true)
+    );
 
     let home = app.get("/").await;
     assert_eq!(home.headers()["x-demo-data"], "DEMO DATA");
@@ -46,8 +52,15 @@ async fn demo_mode(db: TestDb) {
         .to_string();
     let (status, body) = app.get_json(&format!("/api/v1/institutions/{code}")).await;
     assert_eq!(status, 200);
-    assert!(body["demo_notice"].as_str().is_some_and(|n| n.starts_with("DEMO DATA")));
-    let page = app.get(&format!("/institutions/{code}")).await.text().await.expect("html");
+    assert!(body["demo_notice"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("DEMO DATA")));
+    let page = app
+        .get(&format!("/institutions/{code}"))
+        .await
+        .text()
+        .await
+        .expect("html");
     assert!(page.contains("DEMO DATA"));
 }
 backends!(demo_mode_serves_labelled_demo_data, demo_mode);
@@ -56,20 +69,49 @@ backends!(demo_mode_serves_labelled_demo_data, demo_mode);
 #[test]
 fn demo_key_is_refused_outside_demo_mode() {
     let mut config = Config::defaults(false);
-    config.trusted_keys = vec![trusted(&envcredit::config::demo_signing_key(), "demo", 1, None)];
+    config.trusted_keys = vec![trusted(
+        &envcredit::config::demo_signing_key(),
+        "demo",
+        1,
+        None,
+    )];
     let toml = toml_of(&config);
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("c.toml");
     std::fs::write(&path, toml).expect("write");
     let error = Config::load(Some(&path)).expect_err("refused");
-    assert!(error.to_string().contains("demo key is trusted only in demo mode"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("demo key is trusted only in demo mode"),
+        "{error}"
+    );
 }
 
 fn toml_of(config: &Config) -> String {
     let keys: String = config
         .trusted_keys
         .iter()
-        .map(|k| format!("[[trusted_keys]]\nname = \"{}\"\npublic_key = \"{}\"\nfrom_seq = {}\n", k.name, k.public_key, k.from_seq))
+        .map(|k| {
+            format!(
+                "[[trusted_keys]]\nname = \"{}\"\npublic_key = \"{}\"\nfrom_seq = {}\n",
+                k.name, k.public_key, k.from_seq
+            )
+        })
         .collect();
     format!("demo = {}\n{keys}", config.demo)
+}
+
+/// The example configuration in the repository is valid and states the defaults.
+#[test]
+fn example_configuration_loads() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/envcredit.example.toml"
+    ));
+    let config = Config::load(Some(path)).expect("example loads");
+    let mut defaults = Config::defaults(false);
+    defaults.trusted_keys = config.trusted_keys.clone();
+    assert_eq!(config, defaults, "the example shows the defaults");
+    assert_eq!(config.trusted_keys.len(), 1);
 }

@@ -7,7 +7,9 @@ use envcredit::bundle::envelope::{self, SigningKey};
 use envcredit::bundle::manifest::Manifest;
 use envcredit::bundle::merkle::Hash;
 use envcredit::bundle::records::{BasicScore, EvaluationRecord, Listing, ListingState, Records};
-use envcredit::bundle::sign::{assemble_payload, canonical_records, manifest_for, payload_hash, Draft};
+use envcredit::bundle::sign::{
+    assemble_payload, canonical_records, manifest_for, payload_hash, Draft,
+};
 use envcredit::bundle::{Dataset, EvaluationSchedule};
 use envcredit::clock::FixedClock;
 use envcredit::config::{Config, TrustedKeyConfig};
@@ -87,7 +89,12 @@ pub fn stranger_key() -> SigningKey {
     SigningKey::from_seed(&[9u8; 32])
 }
 
-pub fn trusted(key: &SigningKey, name: &str, from_seq: u64, until_seq: Option<u64>) -> TrustedKeyConfig {
+pub fn trusted(
+    key: &SigningKey,
+    name: &str,
+    from_seq: u64,
+    until_seq: Option<u64>,
+) -> TrustedKeyConfig {
     TrustedKeyConfig {
         name: name.to_string(),
         public_key: key.public_key().to_base64(),
@@ -220,10 +227,20 @@ pub fn created_at() -> DateTime<FixedOffset> {
 
 /// Three valid 2024 results: A/low (bonus), C/medium, E/high (penalty).
 pub fn records_2024() -> Vec<EvaluationRecord> {
-    vec![record(1, 9250, 8800), record(2, 7500, 7000), record(3, 5500, 5000)]
+    vec![
+        record(1, 9250, 8800),
+        record(2, 7500, 7000),
+        record(3, 5500, 5000),
+    ]
 }
 
-pub fn draft(dataset: Dataset, sequence: u64, previous: Hash, evaluation: Option<EvaluationSchedule>, records: Records) -> Draft {
+pub fn draft(
+    dataset: Dataset,
+    sequence: u64,
+    previous: Hash,
+    evaluation: Option<EvaluationSchedule>,
+    records: Records,
+) -> Draft {
     Draft {
         dataset,
         sequence,
@@ -252,7 +269,11 @@ impl Parts {
 
     /// Recomputes count and root after the records were changed.
     pub fn reseal(mut self) -> Parts {
-        let leaves: Vec<Hash> = self.records.iter().map(|r| envcredit::bundle::merkle::leaf_hash(r)).collect();
+        let leaves: Vec<Hash> = self
+            .records
+            .iter()
+            .map(|r| envcredit::bundle::merkle::leaf_hash(r))
+            .collect();
         self.manifest.merkle_root = envcredit::bundle::merkle::root(&leaves);
         self.manifest.record_count = self.records.len() as u64;
         self
@@ -273,12 +294,28 @@ impl Parts {
 
 /// A signed, valid first bundle: evaluation-2024, final, three records.
 pub fn first_bundle() -> (Vec<u8>, Hash) {
-    let parts = Parts::of(&draft(Dataset::Evaluation(2024), 1, [0; 32], Some(schedule_2024()), Records::Evaluation(records_2024())));
+    let parts = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        1,
+        [0; 32],
+        Some(schedule_2024()),
+        Records::Evaluation(records_2024()),
+    ));
     (parts.sign(&pipeline_key()), parts.hash())
 }
 
 /// Imports bundles through the library's import, as `envcredit import` does.
-pub fn import(db: &TestDb, config: &Config, bytes: &[u8]) -> envcredit::Result<envcredit::import::Outcome> {
+pub fn import(
+    db: &TestDb,
+    config: &Config,
+    bytes: &[u8],
+) -> envcredit::Result<envcredit::import::Outcome> {
     let keys = config.trusted_keys().expect("keys");
-    envcredit::import::import_bundle(&db.store(), bytes, &keys, &config.limits, &FixedClock(date(2025, 1, 2)))
+    envcredit::import::import_bundle(
+        &db.store(),
+        bytes,
+        &keys,
+        &config.limits,
+        &FixedClock(date(2025, 1, 2)),
+    )
 }

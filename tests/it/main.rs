@@ -1,11 +1,13 @@
 //! Integration tests: the real application, built by the same builder `main` uses, on port 0,
 //! with a fresh database per test, on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod api;
 mod attacks;
 mod cli;
 mod demo;
-mod tamper;
 mod openapi;
+mod tamper;

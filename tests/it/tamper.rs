@@ -23,27 +23,42 @@ fn tamper(db: &TestDb, sql: &str) {
 }
 
 async fn assert_withheld(app: &TestApp, n: u32) {
-    let (status, problem) = app.get_json(&format!("/api/v1/institutions/{}", code(n))).await;
+    let (status, problem) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(n)))
+        .await;
     assert_eq!(status, 500, "{problem}");
     assert_eq!(problem["type"], "/problems/integrity");
-    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("withheld")));
+    assert!(problem["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("withheld")));
     let page = app.get(&format!("/institutions/{}", code(n))).await;
     assert_eq!(page.status().as_u16(), 500);
     let html = page.text().await.expect("html");
     assert!(html.contains("withheld"));
-    assert!(!html.contains("grade-A"), "the tampered grade must not be displayed");
+    assert!(
+        !html.contains("grade-A"),
+        "the tampered grade must not be displayed"
+    );
 }
 
 async fn grade_column(db: TestDb) {
     let config = config(&db);
     let (bundle, _) = first_bundle();
     import(&db, &config, &bundle).expect("imports");
-    tamper(&db, &format!("UPDATE records SET grade = 'A' WHERE code = '{}'", code(3)));
+    tamper(
+        &db,
+        &format!("UPDATE records SET grade = 'A' WHERE code = '{}'", code(3)),
+    );
     let app = spawn_app(config, date(2025, 1, 10)).await;
     assert_withheld(&app, 3).await;
     // Untouched institutions are still served.
-    let (status, body) = app.get_json(&format!("/api/v1/institutions/{}", code(1))).await;
-    assert_eq!((status, body["standing"]["grade"]["letter"].as_str()), (200, Some("A")));
+    let (status, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
+    assert_eq!(
+        (status, body["standing"]["grade"]["letter"].as_str()),
+        (200, Some("A"))
+    );
 }
 backends!(edited_grade_column_is_withheld_at_start, grade_column);
 
@@ -67,7 +82,10 @@ async fn deleted_row(db: TestDb) {
     let config = config(&db);
     let (bundle, _) = first_bundle();
     import(&db, &config, &bundle).expect("imports");
-    tamper(&db, &format!("DELETE FROM records WHERE code = '{}'", code(2)));
+    tamper(
+        &db,
+        &format!("DELETE FROM records WHERE code = '{}'", code(2)),
+    );
     let app = spawn_app(config, date(2025, 1, 10)).await;
     assert_withheld(&app, 2).await;
 }
@@ -79,11 +97,17 @@ async fn envelope_bytes(db: TestDb) {
     import(&db, &config, &bundle).expect("imports");
     // Swap the stored envelope for the same bundle with one payload byte changed.
     let mut envelope: serde_json::Value = serde_json::from_slice(&bundle).expect("json");
-    let payload = envelope["payload"].as_str().expect("payload").replace('A', "B");
+    let payload = envelope["payload"]
+        .as_str()
+        .expect("payload")
+        .replace('A', "B");
     envelope["payload"] = payload.into();
     let hex = hex::encode(serde_json::to_vec(&envelope).expect("json"));
     if db.url.starts_with("postgres") {
-        tamper(&db, &format!("UPDATE bundles SET envelope = decode('{hex}', 'hex')"));
+        tamper(
+            &db,
+            &format!("UPDATE bundles SET envelope = decode('{hex}', 'hex')"),
+        );
     } else {
         tamper(&db, &format!("UPDATE bundles SET envelope = X'{hex}'"));
     }
@@ -101,24 +125,43 @@ async fn on_revision_change(db: TestDb) {
     let (first, hash1) = first_bundle();
     import(&db, &config, &first).expect("imports");
     let app = spawn_app(config.clone(), date(2025, 1, 10)).await;
-    let (status, _) = app.get_json(&format!("/api/v1/institutions/{}", code(3))).await;
+    let (status, _) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(3)))
+        .await;
     assert_eq!(status, 200);
 
-    tamper(&db, &format!("UPDATE records SET grade = 'A' WHERE code = '{}'", code(3)));
-    let list = Parts::of(&draft(Dataset::DishonestyList, 2, hash1, None, Records::DishonestyList(vec![listing(1, "嘉环信〔2024〕9号")])));
+    tamper(
+        &db,
+        &format!("UPDATE records SET grade = 'A' WHERE code = '{}'", code(3)),
+    );
+    let list = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        hash1,
+        None,
+        Records::DishonestyList(vec![listing(1, "嘉环信〔2024〕9号")]),
+    ));
     import(&db, &config, &list.sign(&pipeline_key())).expect("second bundle imports");
 
     let mut status = 200;
     for _ in 0..50 {
-        let (s, body) = app.get_json(&format!("/api/v1/institutions/{}", code(1))).await;
+        let (s, body) = app
+            .get_json(&format!("/api/v1/institutions/{}", code(1)))
+            .await;
         if body["revision"]["sequence"] == 2 {
-            status = app.get_json(&format!("/api/v1/institutions/{}", code(3))).await.0;
+            status = app
+                .get_json(&format!("/api/v1/institutions/{}", code(3)))
+                .await
+                .0;
             assert_eq!(s, 200);
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(status, 500, "the tampered row is caught when the new revision is loaded");
+    assert_eq!(
+        status, 500,
+        "the tampered row is caught when the new revision is loaded"
+    );
     assert_withheld(&app, 3).await;
 }
 backends!(tamper_is_caught_on_revision_change, on_revision_change);

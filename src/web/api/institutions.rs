@@ -233,7 +233,11 @@ pub async fn get_institution(
 }
 
 /// The institution as the API and the page show it.
-pub fn institution_view(registry: &Registry, code: &str, as_of: NaiveDate) -> Result<InstitutionResponse> {
+pub fn institution_view(
+    registry: &Registry,
+    code: &str,
+    as_of: NaiveDate,
+) -> Result<InstitutionResponse> {
     let code = CreditCode::normalize_query(code)?;
     if let Some(withheld) = registry.withheld.get(code.as_str()) {
         return Err(Error::Integrity(format!("{}: {}", code, withheld.reason)));
@@ -255,7 +259,12 @@ pub fn institution_view(registry: &Registry, code: &str, as_of: NaiveDate) -> Re
         county: inst.county.map(county_info),
         cma_certificate: inst.cma_certificate.clone(),
         standing: standing(registry, inst, as_of),
-        years: inst.results.values().rev().filter_map(|r| year_info(registry, r)).collect(),
+        years: inst
+            .results
+            .values()
+            .rev()
+            .filter_map(|r| year_info(registry, r))
+            .collect(),
         listings: inst
             .listings
             .iter()

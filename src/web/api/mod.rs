@@ -37,7 +37,10 @@ pub fn path_config() -> web::PathConfig {
 }
 
 /// A JSON response that carries the data revision it came from.
-pub fn json_ok<T: serde::Serialize>(body: &T, revision: Option<&crate::read::Revision>) -> HttpResponse {
+pub fn json_ok<T: serde::Serialize>(
+    body: &T,
+    revision: Option<&crate::read::Revision>,
+) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response.insert_header(("Cache-Control", "public, max-age=60"));
     if let Some(revision) = revision {

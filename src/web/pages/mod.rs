@@ -14,9 +14,15 @@ use crate::{Error, Result};
 /// Templates are compiled into the binary and loaded once.
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../../templates/base.html")),
-    ("partials/badge.html", include_str!("../../../templates/partials/badge.html")),
+    (
+        "partials/badge.html",
+        include_str!("../../../templates/partials/badge.html"),
+    ),
     ("home.html", include_str!("../../../templates/home.html")),
-    ("institution.html", include_str!("../../../templates/institution.html")),
+    (
+        "institution.html",
+        include_str!("../../../templates/institution.html"),
+    ),
     ("error.html", include_str!("../../../templates/error.html")),
 ];
 
@@ -49,12 +55,25 @@ fn frame(registry: &Registry, state: &AppState) -> Frame {
     }
 }
 
-fn render(state: &AppState, registry: &Registry, template: &str, mut context: Context, status: StatusCode) -> HttpResponse {
+fn render(
+    state: &AppState,
+    registry: &Registry,
+    template: &str,
+    mut context: Context,
+    status: StatusCode,
+) -> HttpResponse {
     context.insert("frame", &frame(registry, state));
     match state.templates.render(template, &context) {
         Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
-            .insert_header(("Cache-Control", if status.is_success() { "public, max-age=60" } else { "no-store" }))
+            .insert_header((
+                "Cache-Control",
+                if status.is_success() {
+                    "public, max-age=60"
+                } else {
+                    "no-store"
+                },
+            ))
             .body(html),
         Err(e) => {
             tracing::error!(template, error = ?e, "template failed");
@@ -97,8 +116,13 @@ async fn home(state: web::Data<AppState>) -> HttpResponse {
             Row {
                 code: inst.code.clone(),
                 name: inst.name.clone(),
-                county: inst.county.map(|c| c.name_zh().to_string()).unwrap_or_default(),
-                grade: standing.as_ref().map(|s| grade_info(s.version.record.grade)),
+                county: inst
+                    .county
+                    .map(|c| c.name_zh().to_string())
+                    .unwrap_or_default(),
+                grade: standing
+                    .as_ref()
+                    .map(|s| grade_info(s.version.record.grade)),
                 year: standing.map(|s| s.validity.year),
             }
         })
@@ -114,7 +138,13 @@ async fn home(state: web::Data<AppState>) -> HttpResponse {
     let mut context = Context::new();
     context.insert("rows", &rows);
     context.insert("valid_year", &registry.valid_year(today).map(|v| v.year));
-    context.insert("grades", &Grade::ALL.iter().map(|g| grade_info(*g)).collect::<Vec<_>>());
+    context.insert(
+        "grades",
+        &Grade::ALL
+            .iter()
+            .map(|g| grade_info(*g))
+            .collect::<Vec<_>>(),
+    );
     context.insert("counts", &counts);
     render(&state, &registry, "home.html", context, StatusCode::OK)
 }
@@ -126,7 +156,13 @@ async fn institution(state: web::Data<AppState>, code: web::Path<String>) -> Htt
         Ok(view) => {
             let mut context = Context::new();
             context.insert("i", &view);
-            render(&state, &registry, "institution.html", context, StatusCode::OK)
+            render(
+                &state,
+                &registry,
+                "institution.html",
+                context,
+                StatusCode::OK,
+            )
         }
         Err(e) => error_page(&state, &registry, &e),
     }
