@@ -94,9 +94,12 @@ impl Config {
         }
     }
 
-    /// Defaults, then the file (if any), then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Config> {
-        let mut figment = Figment::from(Serialized::defaults(Config::defaults(file.is_none())));
+    /// Defaults, then the file (if any), then the environment. `demo_by_default` is whether
+    /// demo mode is the default: the command line asks for it only to serve without a
+    /// configuration file, never to import or verify (a production store must not be fed a
+    /// bundle signed with the public demo key by a forgotten `--config`).
+    pub fn load(file: Option<&Path>, demo_by_default: bool) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::defaults(demo_by_default)));
         if let Some(path) = file {
             if !path.is_file() {
                 return Err(Error::Config(format!(
@@ -122,6 +125,12 @@ impl Config {
                 "the demo key is trusted only in demo mode".to_string(),
             ));
         }
+        if self.demo && !self.trusted_keys.is_empty() {
+            return Err(Error::Config(
+                "demo mode trusts only the demo key: remove trusted_keys or set demo = false"
+                    .to_string(),
+            ));
+        }
         if self.poll_interval_seconds == 0 {
             return Err(Error::Config(
                 "poll_interval_seconds must be at least 1".into(),
@@ -130,7 +139,8 @@ impl Config {
         Ok(())
     }
 
-    /// The keys bundles are verified against: the configured ones, plus the demo key in demo mode.
+    /// The keys bundles are verified against: the configured ones, or in demo mode only the
+    /// demo key.
     pub fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
         let mut keys = Vec::with_capacity(self.trusted_keys.len() + 1);
         for k in &self.trusted_keys {

@@ -466,7 +466,7 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         ),
         (
             Dataset::Evaluation(2025),
-            at(2025, 9, 26),
+            at(2025, 10, 15),
             Some(schedule(date(2025, 9, 26), date(2025, 10, 10), None)),
             Records::Evaluation(y2025),
         ),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::SecondsFormat;
 
-use crate::bundle::records::{canonical_bytes, Change, Listing, Records};
+use crate::bundle::records::{canonical_bytes, Change, Listing, ListingState, Records};
 use crate::bundle::{self, Dataset, Limits, Rejection, TrustedKey, Verified, VerifiedBundle};
 use crate::clock::Clock;
 use crate::domain::validity::{check_year_dates, YearDates};
@@ -219,7 +219,7 @@ fn check_against_history(
             compare(
                 old.iter().map(|r| (r.code.clone(), r)),
                 new.iter().map(|r| (r.code.clone(), r)),
-                |r| canonical_bytes(r).ok(),
+                differs,
                 |r| r.change.as_ref(),
             )
         }
@@ -228,15 +228,7 @@ fn check_against_history(
                 .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
             new.iter()
                 .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
-            // A listing's progression (publicity → in force → repaired/removed) is procedure,
-            // not a change of what was published.
-            |r: &&Listing| {
-                let mut stable = (*r).clone();
-                stable.state = bundle::records::ListingState::Publicity;
-                stable.in_force_from = None;
-                stable.ended_on = None;
-                canonical_bytes(&stable).ok()
-            },
+            |before, after| !listing_progressed(before, after),
             |r| r.change.as_ref(),
         ),
         (Records::Violations(old), Records::Violations(new)) => compare(
@@ -244,7 +236,7 @@ fn check_against_history(
                 .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
             new.iter()
                 .map(|r| (format!("{} {}", r.code, r.decision_number), r)),
-            |r| canonical_bytes(r).ok(),
+            differs,
             |r| r.change.as_ref(),
         ),
         _ => Err(Error::Internal(format!(
@@ -253,18 +245,20 @@ fn check_against_history(
     }
 }
 
+/// Compares a new snapshot with the accepted one: `needs_reason(before, after)` says whether a
+/// difference must be explained by a new change.
 fn compare<'a, T: 'a>(
     old: impl Iterator<Item = (String, &'a T)>,
     new: impl Iterator<Item = (String, &'a T)>,
-    content: impl Fn(&&'a T) -> Option<Vec<u8>>,
-    change: impl Fn(&&'a T) -> Option<&'a Change>,
+    needs_reason: impl Fn(&T, &T) -> bool,
+    change: impl Fn(&T) -> Option<&Change>,
 ) -> Result<()> {
     let mut old: BTreeMap<String, &'a T> = old.collect();
     for (index, (key, record)) in new.enumerate() {
         match old.remove(&key) {
             Some(before) => {
-                if content(&before) != content(&record)
-                    && (change(&record).is_none() || change(&record) == change(&before))
+                if needs_reason(before, record)
+                    && (change(record).is_none() || change(record) == change(before))
                 {
                     return Err(Rejection::at(
                         "change_reason_missing",
@@ -276,7 +270,7 @@ fn compare<'a, T: 'a>(
                 }
             }
             None => {
-                if change(&record).is_none() {
+                if change(record).is_none() {
                     return Err(Rejection::at(
                         "change_reason_missing",
                         index,
@@ -296,4 +290,35 @@ fn compare<'a, T: 'a>(
         .into());
     }
     Ok(())
+}
+
+/// Whether two versions of a record differ at all.
+fn differs<T: serde::Serialize>(before: &T, after: &T) -> bool {
+    canonical_bytes(before).ok() != canonical_bytes(after).ok()
+}
+
+/// A listing may move forward through its procedure without a reason — publicity → in force →
+/// repaired or removed, each date set once — but nothing else may change, and it never moves
+/// back.
+fn listing_progressed(before: &Listing, after: &Listing) -> bool {
+    fn step(state: ListingState) -> u8 {
+        match state {
+            ListingState::Publicity => 0,
+            ListingState::InForce => 1,
+            ListingState::Repaired | ListingState::Removed => 2,
+        }
+    }
+    let mut stable_before = before.clone();
+    let mut stable_after = after.clone();
+    for l in [&mut stable_before, &mut stable_after] {
+        l.state = ListingState::Publicity;
+        l.in_force_from = None;
+        l.ended_on = None;
+    }
+    let same_or_forward = before.state == after.state || step(after.state) > step(before.state);
+    let dates_kept = before
+        .in_force_from
+        .is_none_or(|d| after.in_force_from == Some(d))
+        && before.ended_on.is_none_or(|d| after.ended_on == Some(d));
+    !differs(&stable_before, &stable_after) && same_or_forward && dates_kept
 }

@@ -12,15 +12,14 @@
 //! sequence number), calls [`verify_signature`], and only then trusts the payload.
 
 use std::fmt;
-use std::marker::PhantomData;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+use super::strict::{clip, Object};
 
 /// The only payload type this registry accepts.
 pub const PAYLOAD_TYPE: &str = "application/vnd.envcredit.bundle+json; version=1";
@@ -313,7 +312,9 @@ impl EnvelopeError {
         let msg = err.to_string();
         match err.classify() {
             Category::Data => match unknown_field_name(&msg) {
-                Some(field) => EnvelopeError::UnknownField { field: clip(field) },
+                Some(field) => EnvelopeError::UnknownField {
+                    field: clip(field, MAX_ECHO),
+                },
                 None => EnvelopeError::Malformed(msg),
             },
             Category::Syntax | Category::Eof | Category::Io => EnvelopeError::NotJson(msg),
@@ -326,40 +327,6 @@ impl EnvelopeError {
 fn unknown_field_name(msg: &str) -> Option<&str> {
     let rest = msg.strip_prefix("unknown field `")?;
     rest.split_once('`').map(|(name, _)| name)
-}
-
-/// Truncates untrusted text for echoing in an error message, on a character boundary.
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(MAX_ECHO) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
-    }
-}
-
-/// Accepts only a JSON object for `T`: serde's derived struct impls would also take a JSON array
-/// of the field values in order, which is not our format.
-struct Object<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor<T>(PhantomData<T>);
-
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-            type Value = T;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map))
-            }
-        }
-
-        deserializer
-            .deserialize_map(ObjectVisitor(PhantomData))
-            .map(Object)
-    }
 }
 
 /// The envelope as it appears on the wire.
@@ -438,7 +405,7 @@ pub fn check_payload_type(opened: &Opened) -> Result<(), EnvelopeError> {
         Ok(())
     } else {
         Err(EnvelopeError::WrongPayloadType {
-            found: clip(&opened.payload_type),
+            found: clip(&opened.payload_type, MAX_ECHO),
         })
     }
 }

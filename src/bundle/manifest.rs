@@ -23,6 +23,7 @@ pub const LAST_YEAR: i32 = 2100;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Payload<'a> {
+    #[serde(deserialize_with = "super::strict::object")]
     pub manifest: Manifest,
     #[serde(borrow)]
     pub records: Vec<&'a serde_json::value::RawValue>,
@@ -51,7 +52,11 @@ pub struct Manifest {
     #[serde(with = "hex_hash")]
     pub merkle_root: Hash,
     /// For an evaluation dataset (and only for one): its publicity and publication dates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::strict::optional_object"
+    )]
     pub evaluation: Option<EvaluationSchedule>,
 }
 

@@ -12,6 +12,7 @@ pub mod merkle;
 pub mod records;
 pub mod rejection;
 pub mod sign;
+pub mod strict;
 pub mod verify;
 
 pub use manifest::{Dataset, EvaluationSchedule, Manifest};

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::strict::clip;
+
 /// Names the record at fault: its position in the bundle and its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordRef {
@@ -28,6 +30,7 @@ impl Rejection {
         }
     }
 
+    /// A rejection naming record `index`; the key is clipped, since it comes from the input.
     pub fn at(
         rule: &'static str,
         index: usize,
@@ -36,7 +39,10 @@ impl Rejection {
     ) -> Self {
         Rejection {
             rule,
-            record: Some(RecordRef { index, key }),
+            record: Some(RecordRef {
+                index,
+                key: key.map(|k| clip(&k, 120)),
+            }),
             message: message.into(),
         }
     }

@@ -36,6 +36,7 @@ use super::records::{
     RecordKey, Records, Violation, MAX_SCORE_MAGNITUDE,
 };
 use super::rejection::Rejection;
+use super::strict::{clip, Object};
 use crate::domain::art11::{ART11_GRADE, ART11_RISK};
 use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
@@ -166,7 +167,7 @@ pub fn verify(
     envelope::verify_signature(&trusted.key, &opened)
         .map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
 
-    let payload: Payload<'_> = serde_json::from_slice(&opened.payload)
+    let Object(payload): Object<Payload<'_>> = serde_json::from_slice(&opened.payload)
         .map_err(|e| Rejection::new("payload_parse", format!("payload: {e}")))?;
     let manifest = payload.manifest;
     check_manifest_fields(&manifest)?;
@@ -227,12 +228,16 @@ pub fn verify(
     }
 
     let raw: Vec<&[u8]> = payload.records.iter().map(|r| r.get().as_bytes()).collect();
+    // Everything a bundle reports happened on or before the day it was made.
+    let made = manifest.created_at.date_naive();
     let records = match manifest.dataset {
         Dataset::Evaluation(year) => {
-            let schedule = check_schedule(year, manifest.evaluation.as_ref())?;
+            let schedule = check_schedule(year, manifest.evaluation.as_ref(), made)?;
             let records: Vec<EvaluationRecord> = parse_all(&raw, limits)?;
             for (i, r) in records.iter().enumerate() {
-                check_evaluation(r, &schedule).map_err(|e| e.at(i, Some(r.code.clone())))?;
+                check_evaluation(r, &schedule)
+                    .and_then(|()| check_dates(&evaluation_dates(r), made))
+                    .map_err(|e| e.at(i, Some(r.code.clone())))?;
             }
             Records::Evaluation(records)
         }
@@ -241,6 +246,7 @@ pub fn verify(
             let records: Vec<Listing> = parse_all(&raw, limits)?;
             for (i, r) in records.iter().enumerate() {
                 check_listing(r)
+                    .and_then(|()| check_dates(&listing_dates(r), made))
                     .map_err(|e| e.at(i, Some(format!("{} {}", r.code, r.decision_number))))?;
             }
             Records::DishonestyList(records)
@@ -250,6 +256,7 @@ pub fn verify(
             let records: Vec<Violation> = parse_all(&raw, limits)?;
             for (i, r) in records.iter().enumerate() {
                 check_violation(r)
+                    .and_then(|()| check_dates(&violation_dates(r), made))
                     .map_err(|e| e.at(i, Some(format!("{} {}", r.code, r.decision_number))))?;
             }
             Records::Violations(records)
@@ -345,6 +352,7 @@ fn check_chain(
 fn check_schedule(
     year: i32,
     schedule: Option<&EvaluationSchedule>,
+    made: NaiveDate,
 ) -> Result<EvaluationSchedule, Rejection> {
     let schedule = *schedule.ok_or_else(|| {
         Rejection::new(
@@ -361,6 +369,17 @@ fn check_schedule(
                 schedule.publicity_date
             ),
         ));
+    }
+    for (field, date) in [
+        ("publicity date", Some(schedule.publicity_date)),
+        ("publication date", schedule.publication_date),
+    ] {
+        if let Some(date) = date.filter(|d| *d > made) {
+            return Err(Rejection::new(
+                "dates",
+                format!("{field} {date} is after the bundle was made ({made})"),
+            ));
+        }
     }
     let deadline = Calendar::official()
         .objection_deadline(schedule.publicity_date)
@@ -469,7 +488,7 @@ impl Fault {
 fn check_code(code: &str) -> Result<(), Fault> {
     CreditCode::parse(code)
         .map(|_| ())
-        .map_err(|e| Fault::new("code_check", format!("code {code:?}: {e}")))
+        .map_err(|e| Fault::new("code_check", format!("code {:?}: {e}", clip(code, 40))))
 }
 
 /// Public text must be present, bounded and free of control characters.
@@ -493,7 +512,7 @@ fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Fault> {
 }
 
 fn check_score(field: &str, value: i64) -> Result<(), Fault> {
-    if value.abs() > MAX_SCORE_MAGNITUDE {
+    if value.unsigned_abs() > MAX_SCORE_MAGNITUDE.unsigned_abs() {
         return Err(Fault::new(
             "score_range",
             format!(
@@ -727,4 +746,64 @@ fn check_key_order(records: &Records) -> Result<(), Rejection> {
         previous = Some(key);
     }
     Ok(())
+}
+
+/// No record date is older than this (a bound on untrusted input).
+const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => NaiveDate::MIN,
+};
+
+/// Dates a record reports as having happened: each between 2000-01-01 and the day the bundle
+/// was made. (A determination's effective date may lie ahead, so it is not among them.)
+fn check_dates(dates: &[(&'static str, NaiveDate)], made: NaiveDate) -> Result<(), Fault> {
+    for (field, date) in dates {
+        if *date > made {
+            return Err(Fault::new(
+                "dates",
+                format!("{field} {date} is after the bundle was made ({made})"),
+            ));
+        }
+        if *date < EARLIEST_DATE {
+            return Err(Fault::new(
+                "dates",
+                format!("{field} {date} is before {EARLIEST_DATE}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn change_dates(change: Option<&Change>) -> impl Iterator<Item = (&'static str, NaiveDate)> {
+    change
+        .map(|c| ("change decision date", c.decision_date))
+        .into_iter()
+}
+
+fn evaluation_dates(r: &EvaluationRecord) -> Vec<(&'static str, NaiveDate)> {
+    let mut dates: Vec<_> = r
+        .art11
+        .iter()
+        .map(|f| ("Art. 11 determination date", f.determined_on))
+        .collect();
+    if let Some(o) = &r.objection {
+        dates.push(("objection filing date", o.filed_on));
+        dates.extend(o.decided_on.map(|d| ("objection decision date", d)));
+    }
+    dates.extend(change_dates(r.change.as_ref()));
+    dates
+}
+
+fn listing_dates(r: &Listing) -> Vec<(&'static str, NaiveDate)> {
+    let mut dates = vec![("listed_on", r.listed_on)];
+    dates.extend(r.in_force_from.map(|d| ("in_force_from", d)));
+    dates.extend(r.ended_on.map(|d| ("ended_on", d)));
+    dates.extend(change_dates(r.change.as_ref()));
+    dates
+}
+
+fn violation_dates(r: &Violation) -> Vec<(&'static str, NaiveDate)> {
+    let mut dates = vec![("decided_on", r.decided_on)];
+    dates.extend(change_dates(r.change.as_ref()));
+    dates
 }

@@ -44,12 +44,63 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
 }
 
+/// Reads a bundle file, refusing one over the size limit before reading it.
+fn read_bundle(path: &Path, limits: &crate::bundle::Limits) -> Result<Vec<u8>> {
+    let len = fs::metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+        .len();
+    if usize::try_from(len).map_or(true, |len| len > limits.max_bundle_bytes) {
+        return Err(crate::bundle::Rejection::new(
+            "size_limit",
+            format!(
+                "bundle is {len} bytes, more than the limit of {} bytes",
+                limits.max_bundle_bytes
+            ),
+        )
+        .into());
+    }
+    read(path)
+}
+
+/// The keys to verify against; an empty list is a configuration mistake, said plainly.
+fn trusted_keys(config: &Config) -> Result<Vec<crate::bundle::TrustedKey>> {
+    let keys = config.trusted_keys()?;
+    if keys.is_empty() {
+        return Err(Error::Config(
+            "no trusted keys: give a configuration file (--config) with trusted_keys".to_string(),
+        ));
+    }
+    Ok(keys)
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)
             .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
     }
     fs::write(path, bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+/// Creates `path`, which must not exist yet, with `mode` on Unix.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(path).map_err(|e| {
+        Error::io(
+            format!("cannot create {} (it must not exist yet)", path.display()),
+            e,
+        )
+    })?;
+    file.write_all(bytes)
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 fn serve(config: Config) -> Result<()> {
@@ -70,13 +121,14 @@ fn serve(config: Config) -> Result<()> {
 }
 
 fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
-    let keys = config.trusted_keys()?;
+    let keys = trusted_keys(config)?;
     let store = Store::open(&config.database_url)?;
     let clock = clock(config);
     for file in files {
         let started = Instant::now();
-        let bytes = read(file)?;
-        match import_bundle(&store, &bytes, &keys, &config.limits, clock.as_ref()) {
+        let outcome = read_bundle(file, &config.limits)
+            .and_then(|bytes| import_bundle(&store, &bytes, &keys, &config.limits, clock.as_ref()));
+        match outcome {
             Ok(Outcome::Imported {
                 sequence,
                 dataset,
@@ -103,10 +155,10 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
 }
 
 fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
-    let keys = config.trusted_keys()?;
-    let bytes = read(file)?;
+    let keys = trusted_keys(config)?;
     let fail =
         |e: Error| Error::BadRequest(format!("bundle {} fails verification: {e}", file.display()));
+    let bytes = read_bundle(file, &config.limits).map_err(fail)?;
     let verified = if standalone {
         bundle::verify(&bytes, &keys, None, &config.limits).map_err(|e| fail(e.into()))?
     } else {
@@ -134,23 +186,23 @@ fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
 }
 
 fn keygen(out: &Path) -> Result<()> {
-    if out.exists() {
+    let pub_path = out.with_extension("pub");
+    if pub_path == out {
         return Err(Error::BadRequest(format!(
-            "{} exists; not overwriting a key",
+            "{} would be overwritten by its own public key; name the secret key file otherwise",
             out.display()
         )));
     }
     let key = SigningKey::generate();
     let public = key.public_key();
-    write(out, format!("{}\n", key.to_seed_base64()).as_bytes())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(out, fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io(format!("cannot restrict {}", out.display()), e))?;
-    }
-    let pub_path = out.with_extension("pub");
-    write(&pub_path, format!("{}\n", public.to_base64()).as_bytes())?;
+    // Both files are created new (never overwriting a key), the secret one readable only by
+    // its owner from the first byte.
+    write_new(out, format!("{}\n", key.to_seed_base64()).as_bytes(), 0o600)?;
+    write_new(
+        &pub_path,
+        format!("{}\n", public.to_base64()).as_bytes(),
+        0o644,
+    )?;
     println!(
         "secret key: {} (keep it in the pipeline only)",
         out.display()

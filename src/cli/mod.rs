@@ -15,7 +15,7 @@ use crate::config::{Config, LogFormat};
 #[derive(Debug, Parser)]
 #[command(name = "envcredit", version, about, long_about = None)]
 pub struct Cli {
-    /// Configuration file (TOML). Without one, envcredit runs in demo mode.
+    /// Configuration file (TOML). Without one, `serve` runs in demo mode.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [env: ENVCREDIT_LISTEN] [default: 127.0.0.1:8080].
@@ -85,14 +85,16 @@ pub enum Command {
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let config = match load_config(&cli) {
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let config = match load_config(&cli, serving) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    init_tracing(config.log_format);
+    // Serving logs what it does; a one-off command prints its result and only warnings.
+    init_tracing(config.log_format, if serving { "info" } else { "warn" });
     match commands::dispatch(cli.command.unwrap_or(Command::Serve), config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -102,8 +104,8 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn load_config(cli: &Cli) -> crate::Result<Config> {
-    let mut config = Config::load(cli.config.as_deref())?;
+fn load_config(cli: &Cli, serving: bool) -> crate::Result<Config> {
+    let mut config = Config::load(cli.config.as_deref(), serving && cli.config.is_none())?;
     if let Some(listen) = &cli.listen {
         config.listen = listen.clone();
     }
@@ -113,9 +115,10 @@ fn load_config(cli: &Cli) -> crate::Result<Config> {
     Ok(config)
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -12,32 +12,64 @@ use super::{Registry, Revision, Withheld, YearInfo};
 
 /// Re-verifies every stored bundle and row and builds the view. Failures withhold what they
 /// touch; they are logged here and counted in `integrity_failures`.
+///
+/// The chain is served up to the first bundle that fails: that bundle and every later one are
+/// not served (they cannot be placed in a verified chain), the revision is the last verified
+/// bundle, and every institution of a dataset they touch is withheld, since its current state
+/// is unknown.
 pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], demo: bool) -> Registry {
     let mut registry = Registry {
         demo,
-        revision: stored.last().map(|s| Revision {
-            sequence: s.sequence,
-            hash: s.payload_hash.clone(),
-        }),
+        store_head: stored.last().map(|s| (s.sequence, s.payload_hash.clone())),
         ..Registry::default()
     };
     let mut verified: Vec<VerifiedBundle> = Vec::with_capacity(stored.len());
-    let mut previous_hash: Option<(u64, [u8; 32])> = None;
+    let mut failed_at: Option<u64> = None;
+    let mut tainted: BTreeSet<String> = BTreeSet::new();
     for s in stored {
-        match reverify(s, keys, previous_hash) {
-            Ok(b) => {
-                previous_hash = Some((b.manifest.sequence, b.payload_hash));
-                check_rows(s, &b, &mut registry);
-                verified.push(b);
+        if failed_at.is_none() {
+            let previous = verified
+                .last()
+                .map(|b| (b.manifest.sequence, b.payload_hash));
+            match reverify(s, keys, previous) {
+                Ok(b) => {
+                    check_rows(s, &b, &mut registry);
+                    verified.push(b);
+                    continue;
+                }
+                Err(reason) => {
+                    tracing::error!(sequence = s.sequence, dataset = %s.dataset, %reason, "integrity: stored bundle fails re-verification; it and every later bundle are withheld");
+                    failed_at = Some(s.sequence);
+                }
             }
-            Err(reason) => {
-                tracing::error!(sequence = s.sequence, dataset = %s.dataset, %reason, "integrity: stored bundle withheld");
-                registry.integrity_failures += 1;
-                for row in &s.rows {
+        } else {
+            tracing::error!(sequence = s.sequence, dataset = %s.dataset, "integrity: stored bundle follows one that failed; withheld");
+        }
+        registry.integrity_failures += 1;
+        tainted.insert(s.dataset.clone());
+        let reason = format!(
+            "bundle {} cannot be verified in the chain",
+            failed_at.unwrap_or(s.sequence)
+        );
+        for row in &s.rows {
+            withhold(&mut registry, &row.code, reason.clone());
+        }
+    }
+    registry.revision = verified.last().map(|b| Revision {
+        sequence: b.manifest.sequence,
+        hash: b.hash_hex(),
+    });
+    for b in &verified {
+        if tainted.contains(&b.manifest.dataset.to_string()) {
+            for i in 0..b.records.len() {
+                if let Some(key) = b.records.key(i) {
                     withhold(
                         &mut registry,
-                        &row.code,
-                        format!("bundle {} failed re-verification", s.sequence),
+                        &key.code,
+                        format!(
+                            "a later bundle of {} cannot be verified",
+                            b.manifest.dataset
+                        ),
                     );
                 }
             }
@@ -170,6 +202,10 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
         if let (Dataset::Evaluation(year), Records::Evaluation(records)) =
             (b.manifest.dataset, &b.records)
         {
+            let published = b
+                .manifest
+                .evaluation
+                .is_some_and(|e| e.publication_date.is_some());
             for (i, r) in records.iter().enumerate() {
                 names_seen
                     .entry(r.code.clone())
@@ -182,13 +218,12 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
                     year,
                     versions: Vec::new(),
                 });
-                if result.current().map(|v| &v.record) != Some(r) {
-                    result.versions.push(RecordVersion {
-                        sequence: b.manifest.sequence,
-                        leaf_index: i as u64,
-                        record: r.clone(),
-                    });
-                }
+                result.record(RecordVersion {
+                    sequence: b.manifest.sequence,
+                    leaf_index: i as u64,
+                    published,
+                    record: r.clone(),
+                });
             }
         }
     }

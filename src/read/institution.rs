@@ -14,22 +14,14 @@ pub struct RecordVersion {
     pub sequence: u64,
     /// Its Merkle leaf index in that bundle.
     pub leaf_index: u64,
+    /// Whether that bundle's year was published (final) at the time.
+    pub published: bool,
     pub record: EvaluationRecord,
 }
 
-impl RecordVersion {
-    /// Whether this version applies on `on`, as known now: the first version and corrections
-    /// always (a correction reaches back to the original publication); a determination from its
-    /// effective date.
-    fn applies_on(&self, on: NaiveDate) -> bool {
-        match &self.record.change {
-            Some(change) if change.kind == ChangeKind::Determination => change.effective_from <= on,
-            _ => true,
-        }
-    }
-}
-
-/// An institution's result for one year, with every version it has had (oldest first).
+/// An institution's result for one year. While the year is in publicity this is the latest
+/// result only; once it is published, every published version in order (oldest first), each
+/// later one carrying why it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearResult {
     pub year: i32,
@@ -37,14 +29,44 @@ pub struct YearResult {
 }
 
 impl YearResult {
+    /// Adds the record as it is in the next snapshot of its year. Results during publicity are
+    /// not history: the first published version starts it.
+    pub fn record(&mut self, version: RecordVersion) {
+        let history_started = self.versions.iter().any(|v| v.published);
+        if !version.published || !history_started {
+            self.versions = vec![version];
+        } else if self.current().map(|v| &v.record) != Some(&version.record) {
+            self.versions.push(version);
+        }
+    }
+
     /// The current version (the last one).
     pub fn current(&self) -> Option<&RecordVersion> {
         self.versions.last()
     }
 
-    /// The version that applies on `on`, as known now.
+    /// The version that applies on `on`, as known now. The first version applies from the
+    /// start; a determination from its effective date; a correction replaces the version it
+    /// corrects over that version's whole period (Art. 16: corrections reach back). So a
+    /// correction made after a determination does not carry the determination back in time.
     pub fn as_of(&self, on: NaiveDate) -> Option<&RecordVersion> {
-        self.versions.iter().rev().find(|v| v.applies_on(on))
+        let mut periods: Vec<(Option<NaiveDate>, &RecordVersion)> = Vec::new();
+        for version in &self.versions {
+            match &version.record.change {
+                Some(change) if change.kind == ChangeKind::Determination => {
+                    periods.push((Some(change.effective_from), version));
+                }
+                _ => match periods.last_mut() {
+                    Some(last) => last.1 = version,
+                    None => periods.push((None, version)),
+                },
+            }
+        }
+        periods
+            .iter()
+            .rev()
+            .find(|(from, _)| from.is_none_or(|from| from <= on))
+            .map(|(_, version)| *version)
     }
 
     /// Versions after the first, each carrying why it changed.
@@ -94,4 +116,114 @@ pub struct Institution {
     pub results: BTreeMap<i32, YearResult>,
     pub listings: Vec<ListingView>,
     pub violations: Vec<ViolationView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::records::{Change, ChangeKind};
+    use crate::domain::county::County;
+    use crate::domain::score::{Grade, RiskLevel};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    fn version(
+        sequence: u64,
+        grade: Grade,
+        published: bool,
+        change: Option<(ChangeKind, NaiveDate)>,
+    ) -> RecordVersion {
+        RecordVersion {
+            sequence,
+            leaf_index: 0,
+            published,
+            record: EvaluationRecord {
+                code: "X".into(),
+                name: "N".into(),
+                former_names: Vec::new(),
+                county: County::Nanhu,
+                cma_certificate: "1".into(),
+                basic: None,
+                grade,
+                risk_score: None,
+                risk: RiskLevel::High,
+                art11: Vec::new(),
+                objection: None,
+                change: change.map(|(kind, effective_from)| Change {
+                    kind,
+                    decision_date: effective_from,
+                    effective_from,
+                    reason: "r".into(),
+                    reference: format!("ref {sequence}"),
+                }),
+            },
+        }
+    }
+
+    fn grade_on(result: &YearResult, on: NaiveDate) -> Option<Grade> {
+        result.as_of(on).map(|v| v.record.grade)
+    }
+
+    #[test]
+    fn a_correction_reaches_back_to_publication() {
+        let mut r = YearResult {
+            year: 2024,
+            versions: Vec::new(),
+        };
+        r.record(version(1, Grade::B, true, None));
+        r.record(version(
+            2,
+            Grade::A,
+            true,
+            Some((ChangeKind::Correction, date(2024, 10, 25))),
+        ));
+        assert_eq!(grade_on(&r, date(2024, 10, 25)), Some(Grade::A));
+        assert_eq!(r.changes().count(), 1);
+    }
+
+    #[test]
+    fn a_determination_applies_from_its_date_and_a_later_correction_keeps_that_date() {
+        let mut r = YearResult {
+            year: 2024,
+            versions: Vec::new(),
+        };
+        r.record(version(1, Grade::C, true, None));
+        r.record(version(
+            2,
+            Grade::E,
+            true,
+            Some((ChangeKind::Determination, date(2025, 3, 12))),
+        ));
+        r.record(version(
+            3,
+            Grade::D,
+            true,
+            Some((ChangeKind::Correction, date(2024, 10, 25))),
+        ));
+        assert_eq!(grade_on(&r, date(2025, 3, 11)), Some(Grade::C));
+        assert_eq!(grade_on(&r, date(2025, 3, 12)), Some(Grade::D));
+        assert_eq!(r.current().map(|v| v.sequence), Some(3));
+    }
+
+    #[test]
+    fn results_in_publicity_are_not_history() {
+        let mut r = YearResult {
+            year: 2025,
+            versions: Vec::new(),
+        };
+        r.record(version(1, Grade::B, false, None));
+        r.record(version(2, Grade::A, false, None));
+        assert_eq!(r.versions.len(), 1);
+        r.record(version(3, Grade::C, true, None));
+        assert_eq!(
+            r.versions.iter().map(|v| v.sequence).collect::<Vec<_>>(),
+            vec![3]
+        );
+        assert_eq!(grade_on(&r, date(2000, 1, 1)), Some(Grade::C));
+        // The same record in a later snapshot is not a new version.
+        r.record(version(4, Grade::C, true, None));
+        assert_eq!(r.versions.len(), 1);
+    }
 }

@@ -68,7 +68,10 @@ pub struct Withheld {
 /// The whole verified view at one revision.
 #[derive(Debug, Default)]
 pub struct Registry {
+    /// The last bundle of the verified chain that is served.
     pub revision: Option<Revision>,
+    /// What the store's head was when this view was built (to notice a new revision).
+    pub store_head: Option<(u64, String)>,
     pub demo: bool,
     pub years: BTreeMap<i32, YearInfo>,
     pub institutions: BTreeMap<String, Institution>,

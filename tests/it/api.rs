@@ -246,3 +246,39 @@ async fn listings(db: TestDb) {
     assert_eq!(early["listings"][0]["in_force"], false);
 }
 backends!(dishonesty_listing_shows_on_institution, listings);
+
+/// Names are shown as text everywhere: a name holding markup and quotes is escaped.
+async fn escaping(db: TestDb) {
+    let config = config(&db);
+    let mut evil = record(1, 9250, 8800);
+    evil.name = r#"<script>alert("x")</script>' onload="y"#.to_string();
+    let parts = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        1,
+        [0; 32],
+        Some(schedule_2024()),
+        Records::Evaluation(vec![evil]),
+    ));
+    import(&db, &config, &parts.sign(&pipeline_key())).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    for path in ["/".to_string(), format!("/institutions/{}", code(1))] {
+        let html = app.get(&path).await.text().await.expect("html");
+        assert!(
+            !html.contains("<script>"),
+            "{path} renders markup from data"
+        );
+        assert!(
+            !html.contains(r#"onload="y"#),
+            "{path} renders an attribute from data"
+        );
+        assert!(
+            html.contains("&lt;script&gt;"),
+            "{path} shows the name as text"
+        );
+    }
+    let (_, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
+    assert_eq!(body["name"], r#"<script>alert("x")</script>' onload="y"#);
+}
+backends!(names_are_escaped_in_pages, escaping);

@@ -1072,3 +1072,150 @@ async fn lowered_limit(db: TestDb) {
     );
 }
 backends!(lowered_limits_keep_stored_bundles_valid, lowered_limit);
+
+// ---------------------------------------------------------------------------------------------
+// Extremes, dates and listing history
+// ---------------------------------------------------------------------------------------------
+
+/// The most negative integer as a score: refused by the range check, never a panic or a wrap.
+async fn score_at_i64_min(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut records = records_2025();
+    if let Some(basic) = records[1].basic.as_mut() {
+        basic.local = i64::MIN;
+    }
+    let r = rejected(
+        &db,
+        &s.config,
+        &second_with(s.first_hash, records).sign(&pipeline_key()),
+        &s.before,
+    );
+    assert_record_rule(&r, "score_range", 1, &code(2));
+}
+backends!(score_at_i64_min_is_refused, score_at_i64_min);
+
+/// A record reporting something that happened after the bundle was made.
+async fn date_after_creation(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut records = records_2025();
+    records[2].art11 = vec![envcredit::bundle::records::Art11Finding {
+        ground: Art11Ground::FalsificationPenalty,
+        description: "嘉环罚字〔2026〕1号".into(),
+        determined_on: date(2026, 1, 5),
+    }];
+    records[2].grade = Grade::E;
+    records[2].risk = RiskLevel::High;
+    let r = rejected(
+        &db,
+        &s.config,
+        &second_with(s.first_hash, records).sign(&pipeline_key()),
+        &s.before,
+    );
+    assert_record_rule(&r, "dates", 2, &code(3));
+}
+backends!(date_after_creation_is_refused, date_after_creation);
+
+fn list_bundle(
+    sequence: u64,
+    previous: Hash,
+    listing: envcredit::bundle::records::Listing,
+) -> Parts {
+    Parts::of(&helpers::draft(
+        Dataset::DishonestyList,
+        sequence,
+        previous,
+        None,
+        Records::DishonestyList(vec![listing]),
+    ))
+}
+
+/// A listing may move forward without a reason, but not back: a repaired listing put back in
+/// force, or its dates moved, needs a change that says why.
+async fn listing_moved_back(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut repaired = helpers::listing(1, "嘉环信〔2024〕1号");
+    repaired.state = envcredit::bundle::records::ListingState::Repaired;
+    repaired.ended_on = Some(date(2025, 6, 1));
+    let second = list_bundle(2, s.first_hash, repaired.clone());
+    helpers::import(&db, &s.config, &second.sign(&pipeline_key())).expect("the listing imports");
+    let before = db.dump();
+
+    let back = list_bundle(3, second.hash(), helpers::listing(1, "嘉环信〔2024〕1号"));
+    let r = rejected(&db, &s.config, &back.sign(&pipeline_key()), &before);
+    assert_record_rule(
+        &r,
+        "change_reason_missing",
+        0,
+        &format!("{} 嘉环信〔2024〕1号", code(1)),
+    );
+
+    let mut backdated = repaired.clone();
+    backdated.in_force_from = Some(date(2024, 3, 2));
+    let moved = list_bundle(3, second.hash(), backdated);
+    let r = rejected(&db, &s.config, &moved.sign(&pipeline_key()), &before);
+    assert_record_rule(
+        &r,
+        "change_reason_missing",
+        0,
+        &format!("{} 嘉环信〔2024〕1号", code(1)),
+    );
+}
+backends!(
+    listing_moved_back_without_reason_is_refused,
+    listing_moved_back
+);
+
+/// The forward path needs no reason: publicity → in force → removed.
+async fn listing_moves_forward(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut listing = helpers::listing(1, "嘉环信〔2024〕1号");
+    listing.state = envcredit::bundle::records::ListingState::Publicity;
+    listing.in_force_from = None;
+    let second = list_bundle(2, s.first_hash, listing.clone());
+    helpers::import(&db, &s.config, &second.sign(&pipeline_key())).expect("publicity imports");
+    listing.state = envcredit::bundle::records::ListingState::InForce;
+    listing.in_force_from = Some(date(2024, 3, 15));
+    let third = list_bundle(3, second.hash(), listing.clone());
+    helpers::import(&db, &s.config, &third.sign(&pipeline_key())).expect("issued imports");
+    listing.state = envcredit::bundle::records::ListingState::Removed;
+    listing.ended_on = Some(date(2025, 6, 1));
+    let fourth = list_bundle(4, third.hash(), listing);
+    helpers::import(&db, &s.config, &fourth.sign(&pipeline_key())).expect("removal imports");
+}
+backends!(listing_moves_forward_without_reason, listing_moves_forward);
+
+/// JSON arrays in place of the payload or manifest objects (which serde's derived readers would
+/// take as the fields in order) are refused.
+async fn arrays_for_objects(db: TestDb) {
+    let s = accepted_first(&db);
+    let parts = second(s.first_hash);
+    // The manifest's fields in declaration order, as serde's derived reader would take them.
+    let m = &parts.manifest;
+    let manifest_array = serde_json::json!([
+        m.format_version,
+        m.dataset,
+        m.sequence,
+        hex::encode(m.previous_hash),
+        m.created_at,
+        m.record_count,
+        m.hash_algorithm,
+        hex::encode(m.merkle_root),
+        m.evaluation,
+    ])
+    .to_string();
+    let records = parts
+        .records
+        .iter()
+        .map(|r| String::from_utf8(r.clone()).expect("utf-8"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let manifest_object = serde_json::to_string(&parts.manifest).expect("json");
+    for payload in [
+        format!("{{\"manifest\":{manifest_array},\"records\":[{records}]}}"),
+        format!("[{manifest_object},[{records}]]"),
+    ] {
+        let r = rejected(&db, &s.config, &signed(payload.as_bytes()), &s.before);
+        assert_bundle_rule(&r, "payload_parse");
+    }
+}
+backends!(arrays_for_objects_are_refused, arrays_for_objects);

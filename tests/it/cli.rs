@@ -209,10 +209,15 @@ fn verify_against_a_missing_store_creates_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let (bundle, _) = first_bundle();
     std::fs::write(dir.path().join("b.json"), bundle).expect("write");
-    let out = envcredit(
-        dir.path(),
-        &["--database-url", "missing/db.sqlite3", "verify", "b.json"],
-    );
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "database_url = \"missing/db.sqlite3\"\n[[trusted_keys]]\nname = \"p\"\npublic_key = \"{}\"\n",
+            pipeline_key().public_key().to_base64()
+        ),
+    )
+    .expect("config");
+    let out = envcredit(dir.path(), &["--config", "c.toml", "verify", "b.json"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("--standalone"),
@@ -220,4 +225,46 @@ fn verify_against_a_missing_store_creates_nothing() {
         text(&out.stderr)
     );
     assert!(!dir.path().join("missing").exists());
+}
+
+/// Without a configuration file only `serve` runs in demo mode: an import never trusts the
+/// public demo key by accident.
+#[test]
+fn import_without_configuration_trusts_no_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (name, bytes) = envcredit::demo::SHIPPED[0];
+    std::fs::write(dir.path().join(name), bytes).expect("write");
+    let out = envcredit(
+        dir.path(),
+        &["--database-url", "db.sqlite3", "import", name],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no trusted keys"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("db.sqlite3").exists());
+}
+
+#[test]
+fn keygen_never_overwrites() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = envcredit(dir.path(), &["keygen", "k"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let secret = std::fs::read(dir.path().join("k")).expect("secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("k"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = envcredit(dir.path(), &["keygen", "k"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(dir.path().join("k")).expect("secret"), secret);
+    let out = envcredit(dir.path(), &["keygen", "x.pub"]);
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -79,7 +79,7 @@ fn demo_key_is_refused_outside_demo_mode() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("c.toml");
     std::fs::write(&path, toml).expect("write");
-    let error = Config::load(Some(&path)).expect_err("refused");
+    let error = Config::load(Some(&path), false).expect_err("refused");
     assert!(
         error
             .to_string()
@@ -109,7 +109,7 @@ fn example_configuration_loads() {
         env!("CARGO_MANIFEST_DIR"),
         "/envcredit.example.toml"
     ));
-    let config = Config::load(Some(path)).expect("example loads");
+    let config = Config::load(Some(path), false).expect("example loads");
     let mut defaults = Config::defaults(false);
     defaults.trusted_keys = config.trusted_keys.clone();
     assert_eq!(config, defaults, "the example shows the defaults");

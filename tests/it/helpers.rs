@@ -222,7 +222,7 @@ pub fn schedule_2025() -> EvaluationSchedule {
 }
 
 pub fn created_at() -> DateTime<FixedOffset> {
-    "2025-01-02T09:00:00+08:00".parse().expect("time")
+    "2025-12-01T09:00:00+08:00".parse().expect("time")
 }
 
 /// Three valid 2024 results: A/low (bonus), C/medium, E/high (penalty).

@@ -165,3 +165,99 @@ async fn on_revision_change(db: TestDb) {
     assert_withheld(&app, 3).await;
 }
 backends!(tamper_is_caught_on_revision_change, on_revision_change);
+
+/// The last bundle's envelope corrupted and its rows deleted: the registry serves the verified
+/// chain before it, says so in its revision and health, and withholds every institution of the
+/// dataset that bundle touched (its current state is unknown) — it never quietly shows an older
+/// snapshot as current.
+async fn broken_tail(db: TestDb) {
+    let config = config(&db);
+    let (first, hash1) = first_bundle();
+    import(&db, &config, &first).expect("imports");
+    let list = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        hash1,
+        None,
+        Records::DishonestyList(vec![listing(1, "嘉环信〔2024〕1号")]),
+    ));
+    import(&db, &config, &list.sign(&pipeline_key())).expect("imports");
+    let mut changed = records_2024();
+    changed[1] = record(2, 7600, 7000);
+    changed[1].change = Some(envcredit::bundle::records::Change {
+        kind: envcredit::bundle::records::ChangeKind::Correction,
+        decision_date: date(2025, 1, 5),
+        effective_from: date(2024, 10, 25),
+        reason: "复核更正".into(),
+        reference: "嘉环信复〔2025〕1号".into(),
+    });
+    let correction = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        3,
+        list.hash(),
+        Some(schedule_2024()),
+        Records::Evaluation(changed),
+    ));
+    import(&db, &config, &correction.sign(&pipeline_key())).expect("imports");
+
+    tamper(&db, "DELETE FROM records WHERE sequence = 3");
+    if db.url.starts_with("postgres") {
+        tamper(
+            &db,
+            "UPDATE bundles SET envelope = decode('7b7d', 'hex') WHERE sequence = 3",
+        );
+    } else {
+        tamper(
+            &db,
+            "UPDATE bundles SET envelope = X'7b7d' WHERE sequence = 3",
+        );
+    }
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let (_, health) = app.get_json("/healthz").await;
+    assert_eq!(
+        health["revision"].as_str().map(|r| r.starts_with("2-")),
+        Some(true),
+        "{health}"
+    );
+    assert!(health["integrity_failures"].as_u64() >= Some(1), "{health}");
+    // Every institution of evaluation-2024 is withheld, not shown from the older snapshot.
+    for n in 1..=3 {
+        assert_withheld(&app, n).await;
+    }
+}
+backends!(a_broken_last_bundle_withholds_its_dataset, broken_tail);
+
+/// The first bundle broken: nothing after it can be placed in a verified chain either.
+async fn broken_head(db: TestDb) {
+    let config = config(&db);
+    let (first, hash1) = first_bundle();
+    import(&db, &config, &first).expect("imports");
+    let list = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        hash1,
+        None,
+        Records::DishonestyList(vec![listing(4, "嘉环信〔2024〕1号")]),
+    ));
+    import(&db, &config, &list.sign(&pipeline_key())).expect("imports");
+    tamper(&db, "UPDATE records SET record = REPLACE(record, '\"grade\":\"A\"', '\"grade\":\"B\"') WHERE sequence = 1");
+    if db.url.starts_with("postgres") {
+        tamper(
+            &db,
+            "UPDATE bundles SET envelope = decode('7b7d', 'hex') WHERE sequence = 1",
+        );
+    } else {
+        tamper(
+            &db,
+            "UPDATE bundles SET envelope = X'7b7d' WHERE sequence = 1",
+        );
+    }
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let (_, health) = app.get_json("/healthz").await;
+    assert_eq!(health["revision"], serde_json::Value::Null, "{health}");
+    assert_eq!(health["integrity_failures"], 2);
+    for n in [1, 2, 3, 4] {
+        assert_withheld(&app, n).await;
+    }
+}
+backends!(a_broken_first_bundle_withholds_the_chain, broken_head);

@@ -15,6 +15,11 @@ pub struct Health {
     pub revision: Option<String>,
     /// Whether this instance serves demo data.
     pub demo: bool,
+    /// Stored bundles and rows that failed re-verification when the current view was built;
+    /// anything they touch is withheld. Zero when all is well.
+    pub integrity_failures: u64,
+    /// Institutions withheld because of those failures.
+    pub withheld: usize,
 }
 
 /// Liveness: answers while the process serves.
@@ -29,5 +34,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             status: "ok",
             revision: registry.revision.as_ref().map(|r| r.tag()),
             demo: registry.demo,
+            integrity_failures: registry.integrity_failures,
+            withheld: registry.withheld.len(),
         })
 }

@@ -175,3 +175,27 @@ async fn site_css() -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(SITE_CSS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stylesheet paints each grade in the colours the domain defines (and the API reports).
+    #[test]
+    fn stylesheet_colours_match_the_domain() {
+        for grade in Grade::ALL {
+            let colour = grade.colour();
+            let rule = format!(
+                ".grade-{grade} {{ background: {}; color: {}; }}",
+                colour.hex(),
+                colour.text_hex()
+            );
+            assert!(SITE_CSS.contains(&rule), "site.css lacks `{rule}`");
+        }
+    }
+
+    #[test]
+    fn templates_load() {
+        assert!(templates().is_ok());
+    }
+}
