@@ -214,6 +214,18 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Reverts every migration (their `down.sql`), for the test that runs them up, down, up.
+#[cfg(test)]
+pub(super) fn revert_all_migrations(conn: &mut DbConnection) -> Result<usize> {
+    let reverted = match conn {
+        DbConnection::Sqlite(conn) => conn.revert_all_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(conn) => conn.revert_all_migrations(POSTGRESQL_MIGRATIONS),
+    };
+    reverted
+        .map(|versions| versions.len())
+        .map_err(|e| Error::Migration(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,7 +49,26 @@ on_both_backends!(
     instances_opening_together_migrate_once,
     foreign_keys_are_enforced,
     a_panic_while_holding_the_connection_is_survived,
+    migrations_run_up_down_and_up_again,
 );
+
+/// Every migration can be reverted and applied again, leaving a working store.
+fn migrations_run_up_down_and_up_again(url: &str) {
+    let store = Store::open(url).unwrap();
+    let target = connection::Target::parse(url).unwrap();
+    let mut conn = target.connect().unwrap();
+    assert!(connection::revert_all_migrations(&mut conn).unwrap() >= 1);
+    assert!(
+        store.chain().is_err(),
+        "the tables are gone after reverting"
+    );
+    assert!(connection::run_migrations(&mut conn).unwrap() >= 1);
+    drop(conn);
+    let store = Store::open(url).unwrap();
+    let envelope = envelope(1, "again");
+    store.insert_bundle(&input(1, &envelope, rows(3))).unwrap();
+    assert_eq!(store.chain().unwrap().len(), 1);
+}
 
 /// An envelope of arbitrary bytes (NUL, non-UTF-8) unique to `(sequence, salt)`.
 fn envelope(sequence: u64, salt: &str) -> Vec<u8> {

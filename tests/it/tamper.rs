@@ -22,6 +22,21 @@ fn tamper(db: &TestDb, sql: &str) {
     }
 }
 
+/// Overwrites the stored envelope of bundle `sequence` (of every bundle with `None`).
+fn replace_envelope(db: &TestDb, sequence: Option<u64>, bytes: &[u8]) {
+    let hex = hex::encode(bytes);
+    let value = if db.url.starts_with("postgres") {
+        format!("decode('{hex}', 'hex')")
+    } else {
+        format!("X'{hex}'")
+    };
+    let filter = sequence.map_or(String::new(), |s| format!(" WHERE sequence = {s}"));
+    tamper(
+        db,
+        &format!("UPDATE bundles SET envelope = {value}{filter}"),
+    );
+}
+
 async fn assert_withheld(app: &TestApp, n: u32) {
     let (status, problem) = app
         .get_json(&format!("/api/v1/institutions/{}", code(n)))
@@ -102,15 +117,7 @@ async fn envelope_bytes(db: TestDb) {
         .expect("payload")
         .replace('A', "B");
     envelope["payload"] = payload.into();
-    let hex = hex::encode(serde_json::to_vec(&envelope).expect("json"));
-    if db.url.starts_with("postgres") {
-        tamper(
-            &db,
-            &format!("UPDATE bundles SET envelope = decode('{hex}', 'hex')"),
-        );
-    } else {
-        tamper(&db, &format!("UPDATE bundles SET envelope = X'{hex}'"));
-    }
+    replace_envelope(&db, None, &serde_json::to_vec(&envelope).expect("json"));
     let app = spawn_app(config, date(2025, 1, 10)).await;
     for n in 1..=3 {
         assert_withheld(&app, n).await;
@@ -201,17 +208,7 @@ async fn broken_tail(db: TestDb) {
     import(&db, &config, &correction.sign(&pipeline_key())).expect("imports");
 
     tamper(&db, "DELETE FROM records WHERE sequence = 3");
-    if db.url.starts_with("postgres") {
-        tamper(
-            &db,
-            "UPDATE bundles SET envelope = decode('7b7d', 'hex') WHERE sequence = 3",
-        );
-    } else {
-        tamper(
-            &db,
-            "UPDATE bundles SET envelope = X'7b7d' WHERE sequence = 3",
-        );
-    }
+    replace_envelope(&db, Some(3), b"{}");
     let app = spawn_app(config, date(2025, 1, 10)).await;
     let (_, health) = app.get_json("/healthz").await;
     assert_eq!(
@@ -241,17 +238,7 @@ async fn broken_head(db: TestDb) {
     ));
     import(&db, &config, &list.sign(&pipeline_key())).expect("imports");
     tamper(&db, "UPDATE records SET record = REPLACE(record, '\"grade\":\"A\"', '\"grade\":\"B\"') WHERE sequence = 1");
-    if db.url.starts_with("postgres") {
-        tamper(
-            &db,
-            "UPDATE bundles SET envelope = decode('7b7d', 'hex') WHERE sequence = 1",
-        );
-    } else {
-        tamper(
-            &db,
-            "UPDATE bundles SET envelope = X'7b7d' WHERE sequence = 1",
-        );
-    }
+    replace_envelope(&db, Some(1), b"{}");
     let app = spawn_app(config, date(2025, 1, 10)).await;
     let (_, health) = app.get_json("/healthz").await;
     assert_eq!(health["revision"], serde_json::Value::Null, "{health}");
