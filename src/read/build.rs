@@ -1,6 +1,7 @@
 //! Building the read model from the store's bundles, re-verifying everything on the way.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::bundle::records::Records;
 use crate::bundle::{self, Dataset, Limits, TrustedKey, Verified, VerifiedBundle};
@@ -55,10 +56,6 @@ pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], demo: bool) -> Regist
             withhold(&mut registry, &row.code, reason.clone());
         }
     }
-    registry.revision = verified.last().map(|b| Revision {
-        sequence: b.manifest.sequence,
-        hash: b.hash_hex(),
-    });
     for b in &verified {
         if tainted.contains(&b.manifest.dataset.to_string()) {
             for i in 0..b.records.len() {
@@ -75,11 +72,27 @@ pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], demo: bool) -> Regist
             }
         }
     }
-    assemble(&verified, &mut registry);
-    for code in registry.withheld.keys() {
-        registry.institutions.remove(code);
-    }
+    registry.chain = Arc::new(verified);
+    assemble(registry.chain.len(), &mut registry);
     registry
+}
+
+/// The view at an earlier revision: the same verified chain, cut after `sequence`.
+pub(super) fn at_revision(current: &Registry, sequence: u64) -> Option<Registry> {
+    let len = usize::try_from(sequence).ok()?;
+    if len == 0 || len > current.chain.len() {
+        return None;
+    }
+    let mut registry = Registry {
+        demo: current.demo,
+        store_head: current.store_head.clone(),
+        withheld: current.withheld.clone(),
+        integrity_failures: current.integrity_failures,
+        chain: current.chain.clone(),
+        ..Registry::default()
+    };
+    assemble(len, &mut registry);
+    Some(registry)
 }
 
 fn reverify(
@@ -191,8 +204,15 @@ fn withhold(registry: &mut Registry, code: &str, reason: String) {
         .or_insert(Withheld { reason });
 }
 
-/// Folds the verified bundles, in sequence order, into institutions.
-fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
+/// Folds the first `len` bundles of the verified chain, in sequence order, into institutions.
+fn assemble(len: usize, registry: &mut Registry) {
+    let chain = registry.chain.clone();
+    let verified = &chain[..len.min(chain.len())];
+    registry.revision = verified.last().map(|b| Revision {
+        sequence: b.manifest.sequence,
+        hash: b.hash_hex(),
+        created_at: b.manifest.created_at,
+    });
     let mut latest: BTreeMap<Dataset, &VerifiedBundle> = BTreeMap::new();
     let mut institutions: BTreeMap<String, Institution> = BTreeMap::new();
     let mut names_seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -296,6 +316,9 @@ fn assemble(verified: &[VerifiedBundle], registry: &mut Registry) {
     institutions.retain(|_, inst| {
         !inst.results.is_empty() || !inst.listings.is_empty() || !inst.violations.is_empty()
     });
+    for code in registry.withheld.keys() {
+        institutions.remove(code);
+    }
     registry.institutions = institutions;
 }
 

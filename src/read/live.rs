@@ -7,10 +7,15 @@ use arc_swap::ArcSwap;
 use super::{build, Registry};
 use crate::bundle::TrustedKey;
 use crate::store::Store;
-use crate::Result;
+use crate::{Error, Result};
+
+/// How many earlier revisions' views are kept built.
+const EARLIER_VIEWS: u64 = 8;
 
 pub struct LiveRegistry {
     current: ArcSwap<Registry>,
+    /// Views at earlier revisions, built on demand from the current verified chain.
+    earlier: moka::sync::Cache<u64, Arc<Registry>>,
     store: Store,
     keys: Vec<TrustedKey>,
     demo: bool,
@@ -23,6 +28,7 @@ impl LiveRegistry {
         log_loaded(&registry);
         Ok(LiveRegistry {
             current: ArcSwap::from_pointee(registry),
+            earlier: moka::sync::Cache::new(EARLIER_VIEWS),
             store,
             keys,
             demo,
@@ -49,7 +55,28 @@ impl LiveRegistry {
         let registry = build(&self.store.load()?, &self.keys, self.demo);
         log_loaded(&registry);
         self.current.store(Arc::new(registry));
+        self.earlier.invalidate_all();
         Ok(true)
+    }
+
+    /// The view at `revision` (a sequence number), or the current one. Answers at an earlier
+    /// revision reproduce what the registry said then.
+    pub fn at(&self, revision: Option<u64>) -> Result<Arc<Registry>> {
+        let current = self.current();
+        let latest = current.revision.as_ref().map_or(0, |r| r.sequence);
+        match revision {
+            None => Ok(current),
+            Some(sequence) if sequence == latest => Ok(current),
+            Some(sequence) if sequence == 0 || sequence > latest => Err(Error::NotFound(format!(
+                "revision {sequence} (the registry is at revision {latest})"
+            ))),
+            Some(sequence) => {
+                let build = || current.at_revision(sequence).map(Arc::new);
+                self.earlier
+                    .optionally_get_with(sequence, build)
+                    .ok_or_else(|| Error::NotFound(format!("revision {sequence}")))
+            }
+        }
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Revision {
     pub sequence: u64,
     /// Hex SHA-256 of that bundle's payload.
     pub hash: String,
+    /// When the pipeline made that bundle: the data is as of then.
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
 }
 
 impl Revision {
@@ -79,6 +81,8 @@ pub struct Registry {
     pub withheld: BTreeMap<String, Withheld>,
     /// Integrity failures found while building this view (bundles and rows).
     pub integrity_failures: u64,
+    /// The verified chain (the bundles this view and every earlier revision are built from).
+    pub chain: std::sync::Arc<Vec<crate::bundle::VerifiedBundle>>,
 }
 
 /// The grade an institution holds on a date, if any (Art. 18).
@@ -89,6 +93,12 @@ pub struct Standing<'a> {
 }
 
 impl Registry {
+    /// The view as it was at an earlier revision (same verified chain, cut after `sequence`);
+    /// `None` for a sequence that is not in the verified chain.
+    pub fn at_revision(&self, sequence: u64) -> Option<Registry> {
+        build::at_revision(self, sequence)
+    }
+
     pub fn year_dates(&self) -> Vec<YearDates> {
         self.years
             .values()

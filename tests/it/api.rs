@@ -17,8 +17,8 @@ async fn import_then_read(db: TestDb) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["code"], code(1));
-    assert_eq!(body["revision"]["sequence"], 1);
-    assert_eq!(body["demo_notice"], serde_json::Value::Null);
+    assert_eq!(body["data"]["revision"]["sequence"], 1);
+    assert_eq!(body["data"]["demo_notice"], serde_json::Value::Null);
     assert_eq!(body["as_of"], "2025-01-10");
     let standing = &body["standing"];
     assert_eq!(standing["year"], 2024);

@@ -52,7 +52,7 @@ async fn demo_mode(db: TestDb) {
         .to_string();
     let (status, body) = app.get_json(&format!("/api/v1/institutions/{code}")).await;
     assert_eq!(status, 200);
-    assert!(body["demo_notice"]
+    assert!(body["data"]["demo_notice"]
         .as_str()
         .is_some_and(|n| n.starts_with("DEMO DATA")));
     let page = app

@@ -155,7 +155,7 @@ async fn on_revision_change(db: TestDb) {
         let (s, body) = app
             .get_json(&format!("/api/v1/institutions/{}", code(1)))
             .await;
-        if body["revision"]["sequence"] == 2 {
+        if body["data"]["revision"]["sequence"] == 2 {
             status = app
                 .get_json(&format!("/api/v1/institutions/{}", code(3)))
                 .await

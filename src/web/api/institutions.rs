@@ -2,10 +2,10 @@
 
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::json_ok;
+use super::{json_ok, AsOfQuery, DataInfo};
 use crate::bundle::records::{Change, EvaluationRecord};
 use crate::domain::code::CreditCode;
 use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result};
@@ -15,25 +15,6 @@ use crate::domain::validity::YearStatus;
 use crate::read::{Institution, Registry, YearResult};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
-
-/// The notice carried by everything served in demo mode.
-pub const DEMO_NOTICE: &str = "DEMO DATA — fictional institutions and results, not the Bureau's";
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AsOfQuery {
-    /// The date (Asia/Shanghai) to answer for, e.g. a bid deadline; default today.
-    pub as_of: Option<NaiveDate>,
-}
-
-/// Which data an answer came from.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RevisionInfo {
-    /// Sequence number of the last accepted bundle.
-    pub sequence: u64,
-    /// Hex SHA-256 of that bundle's payload.
-    pub hash: String,
-}
 
 /// A county-level division of Jiaxing.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -191,9 +172,7 @@ pub struct ViolationInfo {
 /// An institution.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InstitutionResponse {
-    pub revision: Option<RevisionInfo>,
-    /// Set (to "DEMO DATA — …") when the registry serves demo data.
-    pub demo_notice: Option<String>,
+    pub data: DataInfo,
     /// The date the standing is answered for.
     pub as_of: NaiveDate,
     /// Unified social credit code.
@@ -226,10 +205,10 @@ pub async fn get_institution(
     code: web::Path<String>,
     query: web::Query<AsOfQuery>,
 ) -> Result<HttpResponse> {
-    let registry = state.live.current();
+    let registry = state.live.at(query.revision)?;
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
     let view = institution_view(&registry, &code, as_of)?;
-    Ok(json_ok(&view, registry.revision.as_ref()))
+    Ok(json_ok(&view, &registry))
 }
 
 /// The institution as the API and the page show it.
@@ -247,11 +226,7 @@ pub fn institution_view(
         .get(code.as_str())
         .ok_or_else(|| Error::NotFound(format!("institution {code}")))?;
     Ok(InstitutionResponse {
-        revision: registry.revision.as_ref().map(|r| RevisionInfo {
-            sequence: r.sequence,
-            hash: r.hash.clone(),
-        }),
-        demo_notice: registry.demo.then(|| DEMO_NOTICE.to_string()),
+        data: DataInfo::of(registry),
         as_of,
         code: inst.code.clone(),
         name: inst.name.clone(),

@@ -5,10 +5,14 @@ pub mod institutions;
 mod openapi;
 
 use actix_web::{error::InternalError, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 pub use openapi::ApiDoc;
 
 use super::error::{problem_response, Problem};
+use crate::read::Registry;
 use crate::Error;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,15 +40,61 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|e, _| bad_request(format!("path: {e}")))
 }
 
-/// A JSON response that carries the data revision it came from.
-pub fn json_ok<T: serde::Serialize>(
-    body: &T,
-    revision: Option<&crate::read::Revision>,
-) -> HttpResponse {
+/// The notice carried by everything served in demo mode.
+pub const DEMO_NOTICE: &str = "DEMO DATA — fictional institutions and results, not the Bureau's";
+
+/// The common query parameters of reads: the date to answer for and the data revision.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AsOfQuery {
+    /// The date (Asia/Shanghai, `YYYY-MM-DD`) to answer for, e.g. a bid deadline; default today.
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision (a bundle sequence number), reproducing what the
+    /// registry said then; default the current one.
+    pub revision: Option<u64>,
+}
+
+/// Which data an answer came from ("data as of").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DataInfo {
+    /// The data revision; null only while the registry holds no data.
+    pub revision: Option<RevisionInfo>,
+    /// Set (to "DEMO DATA — …") when the registry serves demo data.
+    pub demo_notice: Option<String>,
+}
+
+/// A data revision: the last accepted bundle of the answer's data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevisionInfo {
+    /// Sequence number of that bundle.
+    pub sequence: u64,
+    /// Hex SHA-256 of its payload.
+    pub hash: String,
+    /// When the pipeline made it: the data is as of this time.
+    pub created_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+impl DataInfo {
+    pub fn of(registry: &Registry) -> DataInfo {
+        DataInfo {
+            revision: registry.revision.as_ref().map(|r| RevisionInfo {
+                sequence: r.sequence,
+                hash: r.hash.clone(),
+                created_at: r.created_at,
+            }),
+            demo_notice: registry.demo.then(|| DEMO_NOTICE.to_string()),
+        }
+    }
+}
+
+/// A JSON response that carries the data revision it came from, also in headers
+/// (`X-Data-Revision`, `X-Data-As-Of`).
+pub fn json_ok<T: serde::Serialize>(body: &T, registry: &Registry) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response.insert_header(("Cache-Control", "public, max-age=60"));
-    if let Some(revision) = revision {
+    if let Some(revision) = &registry.revision {
         response.insert_header(("X-Data-Revision", revision.tag()));
+        response.insert_header(("X-Data-As-Of", revision.created_at.to_rfc3339()));
     }
     response.json(body)
 }

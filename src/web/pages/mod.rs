@@ -5,7 +5,8 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::api::institutions::{grade_info, institution_view, DEMO_NOTICE};
+use super::api::institutions::{grade_info, institution_view};
+use super::api::DEMO_NOTICE;
 use super::{AppState, Problem};
 use crate::domain::score::Grade;
 use crate::read::Registry;
