@@ -1,11 +1,9 @@
 //! The committed OpenAPI document is what the code generates; regenerate with
 //! `UPDATE_OPENAPI=1 cargo test --test it openapi`.
 
-use utoipa::OpenApi;
-
 #[test]
 fn committed_openapi_matches_the_code() {
-    let generated = envcredit::web::api::ApiDoc::openapi()
+    let generated = envcredit::web::api::document()
         .to_pretty_json()
         .expect("serializes")
         + "\n";

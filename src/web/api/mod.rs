@@ -1,15 +1,22 @@
 //! The JSON API under `/api/v1`, described by OpenAPI (`openapi/openapi.json`).
 
+pub mod changes;
+pub mod flags;
 pub mod health;
 pub mod institutions;
+pub mod joint;
+pub mod lists;
 mod openapi;
+pub mod search;
+pub mod statistics;
+pub mod years;
 
 use actix_web::{error::InternalError, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-pub use openapi::ApiDoc;
+pub use openapi::{document, ApiDoc};
 
 use super::error::{problem_response, Problem};
 use crate::read::Registry;
@@ -18,7 +25,14 @@ use crate::Error;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(institutions::get_institution)
-        .service(openapi::openapi_json);
+        .service(openapi::openapi_json)
+        .configure(search::routes)
+        .configure(years::routes)
+        .configure(lists::routes)
+        .configure(statistics::routes)
+        .configure(changes::routes)
+        .configure(flags::routes)
+        .configure(joint::routes);
 }
 
 fn bad_request(detail: String) -> actix_web::Error {
@@ -97,4 +111,55 @@ pub fn json_ok<T: serde::Serialize>(body: &T, registry: &Registry) -> HttpRespon
         response.insert_header(("X-Data-As-Of", revision.created_at.to_rfc3339()));
     }
     response.json(body)
+}
+
+/// A CSV download: UTF-8, a header row of the documented column names, one row per record;
+/// with `bom`, a UTF-8 byte-order mark first so that Excel shows Chinese correctly.
+pub fn csv_ok<T: Serialize>(
+    filename: &str,
+    rows: impl IntoIterator<Item = T>,
+    bom: bool,
+    registry: &Registry,
+) -> crate::Result<HttpResponse> {
+    let mut out: Vec<u8> = Vec::new();
+    if bom {
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
+    {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        for row in rows {
+            writer
+                .serialize(row)
+                .map_err(|e| Error::Internal(format!("csv: {e}")))?;
+        }
+        writer
+            .flush()
+            .map_err(|e| Error::Internal(format!("csv: {e}")))?;
+    }
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=60"))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ));
+    if let Some(revision) = &registry.revision {
+        response.insert_header(("X-Data-Revision", revision.tag()));
+        response.insert_header(("X-Data-As-Of", revision.created_at.to_rfc3339()));
+    }
+    Ok(response.body(out))
+}
+
+/// Query parameters of CSV exports.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CsvQuery {
+    /// The date (Asia/Shanghai) to answer for; default today.
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to start the file with a UTF-8 byte-order mark (for Excel).
+    #[serde(default)]
+    pub bom: bool,
 }

@@ -3,7 +3,7 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
-use super::{health, institutions};
+use super::{changes, flags, health, institutions, joint, lists, search, statistics, years};
 use crate::web::Problem;
 
 #[derive(OpenApi)]
@@ -22,6 +22,23 @@ use crate::web::Problem;
 )]
 pub struct ApiDoc;
 
+/// The whole document: the core above and each endpoint module's part.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for part in [
+        search::Doc::openapi(),
+        years::Doc::openapi(),
+        lists::Doc::openapi(),
+        statistics::Doc::openapi(),
+        changes::Doc::openapi(),
+        flags::Doc::openapi(),
+        joint::Doc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
@@ -29,5 +46,5 @@ pub struct ApiDoc;
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .json(ApiDoc::openapi())
+        .json(document())
 }
