@@ -7,8 +7,11 @@
 //! counted — a row edited behind the registry's back is never displayed.
 
 mod build;
+pub mod changes;
 mod institution;
 mod live;
+pub mod search;
+pub mod stats;
 
 use std::collections::BTreeMap;
 

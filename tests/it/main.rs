@@ -10,4 +10,5 @@ mod attacks;
 mod cli;
 mod demo;
 mod openapi;
+mod public;
 mod tamper;

@@ -1,11 +1,203 @@
-//! (being written)
+//! The change feed: what changed since a cursor (a bundle sequence number), as JSON for sync and
+//! as Atom for newsrooms.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{get, web, HttpResponse};
+use atom_syndication::{Entry, Feed, Link, Text};
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-/// This module's part of the OpenAPI document.
+use super::institutions::enum_str;
+use super::{json_ok, DataInfo};
+use crate::read::changes::{events_since, Event};
+use crate::web::{AppState, Problem};
+use crate::{Error, Result};
+
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(changes, changes_atom))]
 pub struct Doc;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(changes_atom).service(changes);
+}
+
+/// Most events in one answer; continue from `next_since`.
+const MAX_EVENTS: usize = 500;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// Events after this data revision (bundle sequence number); default 0, everything.
+    pub since: Option<u64>,
+}
+
+/// One change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeEvent {
+    /// The data revision (bundle sequence number) that carried it.
+    pub sequence: u64,
+    /// "evaluation-YYYY", "dishonesty-list" or "violations".
+    pub dataset: String,
+    /// year_in_publicity, year_published, year_revised, correction, determination,
+    /// listing_added, listing_in_force, listing_ended, listing_changed, violation_added,
+    /// violation_changed.
+    pub kind: String,
+    /// When the pipeline made that bundle.
+    pub at: DateTime<FixedOffset>,
+    pub code: Option<String>,
+    pub name: Option<String>,
+    /// Decision number of the change, listing or violation.
+    pub reference: Option<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangesResponse {
+    pub data: DataInfo,
+    pub since: u64,
+    /// Pass as `since` to continue: the last sequence covered by this answer.
+    pub next_since: u64,
+    /// Whether more events follow (ask again with `next_since`).
+    pub more: bool,
+    pub events: Vec<ChangeEvent>,
+}
+
+/// Events after `since`, cut at a bundle boundary so a cursor never splits a bundle (a bundle
+/// with more events than a page goes whole). Returns the events, the next cursor and whether
+/// more follow.
+fn page(events: Vec<Event>, since: u64, latest: u64) -> (Vec<Event>, u64, bool) {
+    let (Some(first), Some(cut)) = (events.first(), events.get(MAX_EVENTS)) else {
+        return (events, latest.max(since), false);
+    };
+    let through = if first.sequence == cut.sequence {
+        cut.sequence
+    } else {
+        cut.sequence - 1
+    };
+    let kept = events
+        .into_iter()
+        .filter(|e| e.sequence <= through)
+        .collect();
+    (kept, through, through < latest)
+}
+
+fn to_json(e: &Event) -> ChangeEvent {
+    ChangeEvent {
+        sequence: e.sequence,
+        dataset: e.dataset.to_string(),
+        kind: enum_str(&e.kind),
+        at: e.at,
+        code: e.code.clone(),
+        name: e.name.clone(),
+        reference: e.reference.clone(),
+        summary: e.summary.clone(),
+    }
+}
+
+/// What changed after a data revision: new years in publicity or published, corrections,
+/// determinations, listings and their removal, violations.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangesQuery),
+    responses(
+        (status = 200, description = "Events in order", body = ChangesResponse),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/changes")]
+pub async fn changes(
+    state: web::Data<AppState>,
+    query: web::Query<ChangesQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.current();
+    let since = query.since.unwrap_or(0);
+    let latest = registry.revision.as_ref().map_or(0, |r| r.sequence);
+    if since > latest {
+        return Err(Error::BadRequest(format!(
+            "since = {since} is after the current revision {latest}"
+        )));
+    }
+    let (events, next_since, more) = page(events_since(&registry, since), since, latest);
+    let body = ChangesResponse {
+        data: DataInfo::of(&registry),
+        since,
+        next_since,
+        more,
+        events: events.iter().map(to_json).collect(),
+    };
+    Ok(json_ok(&body, &registry))
+}
+
+/// The same events as an Atom feed (newest first), for feed readers.
+#[utoipa::path(get, path = "/api/v1/changes.atom", tag = "changes", params(ChangesQuery),
+    responses(
+        (status = 200, description = "Atom 1.0 feed", content_type = "application/atom+xml"),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/changes.atom")]
+pub async fn changes_atom(
+    state: web::Data<AppState>,
+    query: web::Query<ChangesQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.current();
+    let since = query.since.unwrap_or(0);
+    let mut events = events_since(&registry, since);
+    events.reverse();
+    events.truncate(MAX_EVENTS);
+    let updated = registry
+        .revision
+        .as_ref()
+        .map(|r| r.created_at)
+        .unwrap_or_default();
+    let title = match registry.demo {
+        true => "DEMO DATA — 嘉兴市社会环境监测机构环境信用 changes",
+        false => "嘉兴市社会环境监测机构环境信用 changes",
+    };
+    let entries: Vec<Entry> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut entry = Entry::default();
+            let who = e
+                .name
+                .as_deref()
+                .map(|n| format!("{n}: "))
+                .unwrap_or_default();
+            entry.set_title(Text::plain(format!("{who}{}", e.summary)));
+            entry.set_id(format!(
+                "urn:envcredit:change:{}:{}:{}",
+                e.sequence,
+                e.code.as_deref().unwrap_or("-"),
+                e.reference.as_deref().unwrap_or(&i.to_string())
+            ));
+            entry.set_updated(e.at);
+            if let Some(code) = &e.code {
+                let mut link = Link::default();
+                link.set_href(format!("/institutions/{code}"));
+                entry.set_links(vec![link]);
+            }
+            entry.set_summary(Some(Text::plain(format!(
+                "{} ({})",
+                enum_str(&e.kind),
+                e.dataset
+            ))));
+            entry
+        })
+        .collect();
+    let mut feed = Feed::default();
+    feed.set_title(Text::plain(title));
+    feed.set_id("urn:envcredit:changes");
+    feed.set_updated(updated);
+    feed.set_entries(entries);
+    let mut link = Link::default();
+    link.set_href("/api/v1/changes.atom");
+    link.set_rel("self");
+    feed.set_links(vec![link]);
+    let xml = feed.to_string();
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/atom+xml; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=60"));
+    if let Some(revision) = &registry.revision {
+        response.insert_header(("X-Data-Revision", revision.tag()));
+        response.insert_header(("X-Data-As-Of", revision.created_at.to_rfc3339()));
+    }
+    Ok(response.body(xml))
+}

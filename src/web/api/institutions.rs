@@ -373,7 +373,7 @@ pub fn risk_info(risk: RiskLevel) -> RiskInfo {
     }
 }
 
-fn county_info(county: County) -> CountyInfo {
+pub fn county_info(county: County) -> CountyInfo {
     CountyInfo {
         code: county.code().to_string(),
         name_zh: county.name_zh().to_string(),
@@ -381,12 +381,12 @@ fn county_info(county: County) -> CountyInfo {
     }
 }
 
-fn score(hundredths: i64) -> String {
+pub fn score(hundredths: i64) -> String {
     Score::from_hundredths(hundredths).to_string()
 }
 
 /// The snake_case wire name of a serde enum.
-fn enum_str<T: Serialize>(value: &T) -> String {
+pub fn enum_str<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),

@@ -1,11 +1,231 @@
-//! (being written)
+//! The serious-dishonesty list (Art. 12) and publicized violations (Art. 17), JSON and CSV.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-/// This module's part of the OpenAPI document.
+use super::institutions::enum_str;
+use super::{csv_ok, json_ok, DataInfo};
+use crate::read::Registry;
+use crate::web::{AppState, Problem};
+use crate::Result;
+
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(dishonesty_list, dishonesty_list_csv, violations, violations_csv))]
 pub struct Doc;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(dishonesty_list_csv)
+        .service(dishonesty_list)
+        .service(violations_csv)
+        .service(violations);
+}
+
+/// Which listings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingFilter {
+    /// Only listings in force on `as_of` (issued, not repaired or removed).
+    #[default]
+    InForce,
+    /// Every listing with its state and dates.
+    All,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `in_force` (default) or `all`.
+    #[serde(default)]
+    #[param(inline)]
+    pub state: ListingFilter,
+    /// The date (Asia/Shanghai) for "in force"; default today.
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to start the CSV with a UTF-8 byte-order mark (CSV only).
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// A listing on the serious-dishonesty list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListingRow {
+    pub code: String,
+    pub name: String,
+    pub decision_number: String,
+    pub reason: String,
+    /// "publicity", "in_force", "repaired" or "removed".
+    pub state: String,
+    /// In force on `as_of`.
+    pub in_force: bool,
+    pub listed_on: NaiveDate,
+    pub in_force_from: Option<NaiveDate>,
+    pub ended_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ListingsResponse {
+    pub data: DataInfo,
+    pub as_of: NaiveDate,
+    pub total: usize,
+    pub items: Vec<ListingRow>,
+}
+
+fn listings(registry: &Registry, query: &ListQuery, as_of: NaiveDate) -> Vec<ListingRow> {
+    registry
+        .institutions
+        .values()
+        .flat_map(|inst| inst.listings.iter())
+        .filter(|l| query.state == ListingFilter::All || l.in_force_on(as_of))
+        .map(|l| ListingRow {
+            code: l.listing.code.clone(),
+            name: l.listing.name.clone(),
+            decision_number: l.listing.decision_number.clone(),
+            reason: l.listing.reason.clone(),
+            state: enum_str(&l.listing.state),
+            in_force: l.in_force_on(as_of),
+            listed_on: l.listing.listed_on,
+            in_force_from: l.listing.in_force_from,
+            ended_on: l.listing.ended_on,
+        })
+        .collect()
+}
+
+/// The serious-dishonesty list (in force by default), by code.
+#[utoipa::path(get, path = "/api/v1/dishonesty-list", tag = "lists", params(ListQuery),
+    responses(
+        (status = 200, description = "Listings", body = ListingsResponse),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/dishonesty-list")]
+pub async fn dishonesty_list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let items = listings(&registry, &query, as_of);
+    let body = ListingsResponse {
+        data: DataInfo::of(&registry),
+        as_of,
+        total: items.len(),
+        items,
+    };
+    Ok(json_ok(&body, &registry))
+}
+
+/// The serious-dishonesty list as CSV (columns: code, name, decision_number, reason, state,
+/// in_force, listed_on, in_force_from, ended_on).
+#[utoipa::path(get, path = "/api/v1/dishonesty-list.csv", tag = "lists", params(ListQuery),
+    responses(
+        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/dishonesty-list.csv")]
+pub async fn dishonesty_list_csv(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    csv_ok(
+        "envcredit-dishonesty-list.csv",
+        listings(&registry, &query, as_of),
+        query.bom,
+        &registry,
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationsQuery {
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to start the CSV with a UTF-8 byte-order mark (CSV only).
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// A publicized violation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ViolationRow {
+    pub code: String,
+    pub name: String,
+    pub decision_number: String,
+    pub authority: String,
+    pub description: String,
+    pub decided_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ViolationsResponse {
+    pub data: DataInfo,
+    pub total: usize,
+    pub items: Vec<ViolationRow>,
+}
+
+fn violation_rows(registry: &Registry) -> Vec<ViolationRow> {
+    registry
+        .institutions
+        .values()
+        .flat_map(|inst| inst.violations.iter())
+        .map(|v| ViolationRow {
+            code: v.violation.code.clone(),
+            name: v.violation.name.clone(),
+            decision_number: v.violation.decision_number.clone(),
+            authority: v.violation.authority.clone(),
+            description: v.violation.description.clone(),
+            decided_on: v.violation.decided_on,
+        })
+        .collect()
+}
+
+/// Publicized violations (Art. 17), by code.
+#[utoipa::path(get, path = "/api/v1/violations", tag = "lists", params(ViolationsQuery),
+    responses(
+        (status = 200, description = "Violations", body = ViolationsResponse),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/violations")]
+pub async fn violations(
+    state: web::Data<AppState>,
+    query: web::Query<ViolationsQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let items = violation_rows(&registry);
+    Ok(json_ok(
+        &ViolationsResponse {
+            data: DataInfo::of(&registry),
+            total: items.len(),
+            items,
+        },
+        &registry,
+    ))
+}
+
+/// Publicized violations as CSV (columns: code, name, decision_number, authority, description,
+/// decided_on).
+#[utoipa::path(get, path = "/api/v1/violations.csv", tag = "lists", params(ViolationsQuery),
+    responses(
+        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/violations.csv")]
+pub async fn violations_csv(
+    state: web::Data<AppState>,
+    query: web::Query<ViolationsQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    csv_ok(
+        "envcredit-violations.csv",
+        violation_rows(&registry),
+        query.bom,
+        &registry,
+    )
+}

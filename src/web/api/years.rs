@@ -1,11 +1,326 @@
-//! (being written)
+//! Evaluation years: their status and dates, and one year's results (JSON and CSV).
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-/// This module's part of the OpenAPI document.
+use super::institutions::{
+    county_info, enum_str, grade_info, risk_info, score, CountyInfo, GradeInfo, RiskInfo,
+};
+use super::{csv_ok, json_ok, DataInfo};
+use crate::domain::county::County;
+use crate::domain::score::{Grade, RiskLevel};
+use crate::read::search::{Filter, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::read::{Registry, YearResult};
+use crate::web::{AppState, Problem};
+use crate::{Error, Result};
+
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(list_years, year_results, year_results_csv))]
 pub struct Doc;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_years)
+        .service(year_results_csv)
+        .service(year_results);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct YearsQuery {
+    /// The date (Asia/Shanghai) for `valid_on_as_of`; default today.
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+}
+
+/// An evaluation year.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct YearSummary {
+    pub year: i32,
+    /// "in_publicity" (results shown but giving no valid grade) or "final".
+    pub status: String,
+    pub publicity_date: NaiveDate,
+    /// Last day to object in writing (5 working days after publicity, Art. 16).
+    pub objection_deadline: NaiveDate,
+    pub publication_date: Option<NaiveDate>,
+    /// Whether this year's grades are the valid ones on `as_of` (Art. 18).
+    pub valid_on_as_of: bool,
+    pub institutions: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct YearsResponse {
+    pub data: DataInfo,
+    pub as_of: NaiveDate,
+    /// Newest first.
+    pub years: Vec<YearSummary>,
+}
+
+/// Evaluation years, newest first.
+#[utoipa::path(get, path = "/api/v1/years", tag = "results", params(YearsQuery),
+    responses(
+        (status = 200, description = "The years", body = YearsResponse),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/years")]
+pub async fn list_years(
+    state: web::Data<AppState>,
+    query: web::Query<YearsQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let valid = registry.valid_year(as_of).map(|v| v.year);
+    let years = registry
+        .years
+        .values()
+        .rev()
+        .map(|y| YearSummary {
+            year: y.year,
+            status: enum_str(&y.status()),
+            publicity_date: y.schedule.publicity_date,
+            objection_deadline: y.schedule.objection_deadline,
+            publication_date: y.schedule.publication_date,
+            valid_on_as_of: valid == Some(y.year),
+            institutions: y.institutions,
+        })
+        .collect();
+    Ok(json_ok(
+        &YearsResponse {
+            data: DataInfo::of(&registry),
+            as_of,
+            years,
+        },
+        &registry,
+    ))
+}
+
+/// Filters of a year's results.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsQuery {
+    /// County-level division code, e.g. 330402.
+    #[param(value_type = Option<String>, example = "330402")]
+    pub county: Option<County>,
+    /// Grade A–E.
+    #[param(value_type = Option<String>, example = "B")]
+    pub grade: Option<Grade>,
+    /// Risk level: low, medium or high.
+    #[param(value_type = Option<String>, example = "low")]
+    pub risk: Option<RiskLevel>,
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// The `next_cursor` of the previous page (JSON only).
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 20; JSON only).
+    pub limit: Option<usize>,
+    /// `true` to start the CSV with a UTF-8 byte-order mark (for Excel; CSV only).
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// One institution's result in a year.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResultRow {
+    pub code: String,
+    pub name: String,
+    pub county: CountyInfo,
+    pub grade: GradeInfo,
+    pub risk: RiskInfo,
+    /// Basic score ("91.50"); null for an Art. 11 result without scores.
+    pub basic_score: Option<String>,
+    pub risk_score: Option<String>,
+    /// Art. 11 grounds (1–5) that put the result directly at E and high risk.
+    pub art11_grounds: Vec<u8>,
+    /// "filed", "under_review", "decided", or null.
+    pub objection: Option<String>,
+    /// Whether the result was changed after publication.
+    pub corrected: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResultsResponse {
+    pub data: DataInfo,
+    pub year: YearSummary,
+    pub total: usize,
+    pub limit: usize,
+    pub next_cursor: Option<String>,
+    pub items: Vec<ResultRow>,
+}
+
+/// An institution's code, name and result in one year.
+type Matched<'a> = (&'a str, &'a str, &'a YearResult);
+
+fn rows<'a>(
+    registry: &'a Registry,
+    year: i32,
+    query: &ResultsQuery,
+    today: NaiveDate,
+) -> Result<(YearSummary, Vec<Matched<'a>>)> {
+    let info = registry
+        .years
+        .get(&year)
+        .ok_or_else(|| Error::NotFound(format!("evaluation year {year}")))?;
+    let filter = Filter {
+        year: Some(year),
+        county: query.county,
+        grade: query.grade,
+        risk: query.risk,
+        as_of: today,
+        ..Filter::default()
+    };
+    let summary = YearSummary {
+        year,
+        status: enum_str(&info.status()),
+        publicity_date: info.schedule.publicity_date,
+        objection_deadline: info.schedule.objection_deadline,
+        publication_date: info.schedule.publication_date,
+        valid_on_as_of: registry.valid_year(today).map(|v| v.year) == Some(year),
+        institutions: info.institutions,
+    };
+    let matching = registry
+        .institutions
+        .values()
+        .filter(|inst| filter.matches(registry, inst))
+        .filter_map(|inst| {
+            Some((
+                inst.code.as_str(),
+                inst.name.as_str(),
+                inst.results.get(&year)?,
+            ))
+        })
+        .collect();
+    Ok((summary, matching))
+}
+
+fn row(code: &str, name: &str, result: &YearResult) -> Option<ResultRow> {
+    let r = &result.current()?.record;
+    Some(ResultRow {
+        code: code.to_string(),
+        name: name.to_string(),
+        county: county_info(r.county),
+        grade: grade_info(r.grade),
+        risk: risk_info(r.risk),
+        basic_score: r.basic.map(|b| score(b.total)),
+        risk_score: r.risk_score.map(score),
+        art11_grounds: r.art11.iter().map(|f| f.ground.number()).collect(),
+        objection: r.objection.as_ref().map(|o| enum_str(&o.status)),
+        corrected: result.changes().next().is_some(),
+    })
+}
+
+/// One year's results, filtered, in code order.
+#[utoipa::path(get, path = "/api/v1/years/{year}/results", tag = "results",
+    params(("year" = i32, Path, description = "Evaluation year"), ResultsQuery),
+    responses(
+        (status = 200, description = "The year's results", body = ResultsResponse),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown year or revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/years/{year}/results")]
+pub async fn year_results(
+    state: web::Data<AppState>,
+    year: web::Path<i32>,
+    query: web::Query<ResultsQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")));
+    }
+    let (summary, matching) = rows(&registry, *year, &query, state.clock.today())?;
+    let total = matching.len();
+    let after: Vec<_> = matching
+        .into_iter()
+        .filter(|(code, _, _)| query.cursor.as_deref().is_none_or(|c| *code > c))
+        .collect();
+    let items: Vec<ResultRow> = after
+        .iter()
+        .take(limit)
+        .filter_map(|(c, n, r)| row(c, n, r))
+        .collect();
+    let next_cursor = (after.len() > limit)
+        .then(|| items.last().map(|i| i.code.clone()))
+        .flatten();
+    let body = ResultsResponse {
+        data: DataInfo::of(&registry),
+        year: summary,
+        total,
+        limit,
+        next_cursor,
+        items,
+    };
+    Ok(json_ok(&body, &registry))
+}
+
+/// CSV columns of a year's results.
+#[derive(Debug, Serialize)]
+struct ResultCsv<'a> {
+    year: i32,
+    status: &'a str,
+    code: &'a str,
+    name: &'a str,
+    county_code: &'a str,
+    county: &'a str,
+    grade: &'a str,
+    risk: &'a str,
+    basic_score: String,
+    risk_score: String,
+    art11_grounds: String,
+    objection: String,
+    corrected: bool,
+    revision: u64,
+}
+
+/// One year's results as CSV (columns: year, status, code, name, county_code, county, grade,
+/// risk, basic_score, risk_score, art11_grounds, objection, corrected, revision).
+#[utoipa::path(get, path = "/api/v1/years/{year}/results.csv", tag = "results",
+    params(("year" = i32, Path, description = "Evaluation year"), ResultsQuery),
+    responses(
+        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown year or revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/years/{year}/results.csv")]
+pub async fn year_results_csv(
+    state: web::Data<AppState>,
+    year: web::Path<i32>,
+    query: web::Query<ResultsQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let (summary, matching) = rows(&registry, *year, &query, state.clock.today())?;
+    let revision = registry.revision.as_ref().map_or(0, |r| r.sequence);
+    let rows: Vec<ResultRow> = matching
+        .iter()
+        .filter_map(|(c, n, r)| row(c, n, r))
+        .collect();
+    let csv_rows = rows.iter().map(|r| ResultCsv {
+        year: summary.year,
+        status: &summary.status,
+        code: &r.code,
+        name: &r.name,
+        county_code: &r.county.code,
+        county: &r.county.name_zh,
+        grade: &r.grade.letter,
+        risk: &r.risk.level,
+        basic_score: r.basic_score.clone().unwrap_or_default(),
+        risk_score: r.risk_score.clone().unwrap_or_default(),
+        art11_grounds: r
+            .art11_grounds
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+        objection: r.objection.clone().unwrap_or_default(),
+        corrected: r.corrected,
+        revision,
+    });
+    csv_ok(
+        &format!("envcredit-{}-results.csv", summary.year),
+        csv_rows,
+        query.bom,
+        &registry,
+    )
+}

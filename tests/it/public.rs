@@ -1,0 +1,266 @@
+//! The public's endpoints: search, years and results, lists, statistics, the change feed.
+
+use envcredit::bundle::records::{Change, ChangeKind, Records, Violation};
+use envcredit::bundle::Dataset;
+
+use crate::backends;
+use crate::helpers::*;
+
+/// 2024 (final): three results, institution 2 with a former name holding 监测; a dishonesty
+/// list with one listing in force and one repaired; a violation; then a correction of
+/// institution 2's 2024 result.
+fn seed(db: &TestDb) -> envcredit::config::Config {
+    let config = config(db);
+    let mut records = records_2024();
+    records[1].former_names = vec!["嘉兴市南湖环境监测站".to_string()];
+    let first = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        1,
+        [0; 32],
+        Some(schedule_2024()),
+        Records::Evaluation(records.clone()),
+    ));
+    import(db, &config, &first.sign(&pipeline_key())).expect("2024");
+    let mut repaired = listing(2, "嘉环信〔2024〕2号");
+    repaired.state = envcredit::bundle::records::ListingState::Repaired;
+    repaired.ended_on = Some(date(2025, 2, 1));
+    let list = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        first.hash(),
+        None,
+        Records::DishonestyList(vec![listing(3, "嘉环信〔2024〕1号"), repaired]),
+    ));
+    import(db, &config, &list.sign(&pipeline_key())).expect("list");
+    let violation = Violation {
+        code: code(3),
+        name: records[2].name.clone(),
+        decision_number: "嘉环罚字〔2024〕9号".into(),
+        authority: "嘉兴市生态环境局".into(),
+        description: "出具虚假监测报告".into(),
+        decided_on: date(2024, 5, 6),
+        change: None,
+    };
+    let violations = Parts::of(&draft(
+        Dataset::Violations,
+        3,
+        list.hash(),
+        None,
+        Records::Violations(vec![violation]),
+    ));
+    import(db, &config, &violations.sign(&pipeline_key())).expect("violations");
+    records[1] = record(2, 8100, 8100);
+    records[1].former_names = vec!["嘉兴市南湖环境监测站".to_string()];
+    records[1].change = Some(Change {
+        kind: ChangeKind::Correction,
+        decision_date: date(2025, 1, 20),
+        effective_from: date(2024, 10, 25),
+        reason: "复核更正经营管理项得分".into(),
+        reference: "嘉环信复〔2025〕1号".into(),
+    });
+    let correction = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        4,
+        violations.hash(),
+        Some(schedule_2024()),
+        Records::Evaluation(records),
+    ));
+    import(db, &config, &correction.sign(&pipeline_key())).expect("correction");
+    config
+}
+
+async fn search(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (status, body) = app
+        .get_json("/api/v1/institutions?q=%E6%A3%80%E6%B5%8B")
+        .await; // 检测
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"], 3);
+    // 监测 is only in institution 2's former name.
+    let (_, body) = app
+        .get_json("/api/v1/institutions?q=%E7%9B%91%E6%B5%8B")
+        .await;
+    assert_eq!(body["total"], 1, "{body}");
+    assert_eq!(body["items"][0]["code"], code(2));
+    // A code prefix, lowercase; a CMA certificate number fragment.
+    let prefix = code(1)[..12].to_lowercase();
+    let (_, body) = app
+        .get_json(&format!("/api/v1/institutions?q={prefix}"))
+        .await;
+    assert_eq!(body["total"], 3);
+    let (_, body) = app.get_json("/api/v1/institutions?q=231112000003").await;
+    assert_eq!(body["items"][0]["code"], code(3));
+    // Filters on the valid grade, or on a year's result.
+    let (_, body) = app.get_json("/api/v1/institutions?grade=A").await;
+    assert_eq!(body["total"], 1);
+    assert_eq!(body["items"][0]["standing"]["bid_flag"], "bonus");
+    let (_, body) = app
+        .get_json("/api/v1/institutions?year=2024&risk=high")
+        .await;
+    assert_eq!(body["total"], 1);
+    let (_, body) = app.get_json("/api/v1/institutions?county=330481").await;
+    assert_eq!(body["total"], 0);
+    // Pagination: stable order by code, a cursor and a next link.
+    let (_, first) = app.get_json("/api/v1/institutions?limit=2").await;
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(first["next_cursor"], code(2));
+    let next = first["next"].as_str().expect("next link").to_string();
+    let (_, second) = app.get_json(&next).await;
+    assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second["items"][0]["code"], code(3));
+    assert_eq!(second["next"], serde_json::Value::Null);
+    // Bad parameters are 400 problems with the reason.
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "grade=F",
+        "county=110000",
+        "year=x",
+        "nope=1",
+    ] {
+        let (status, problem) = app.get_json(&format!("/api/v1/institutions?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+        assert_eq!(problem["type"], "/problems/bad-request");
+    }
+    // An earlier revision reproduces the earlier answer: before the correction, 2 was C.
+    let (_, now) = app
+        .get_json("/api/v1/institutions?q=%E7%9B%91%E6%B5%8B")
+        .await;
+    assert_eq!(now["items"][0]["standing"]["grade"]["letter"], "B");
+    let (_, then) = app
+        .get_json("/api/v1/institutions?q=%E7%9B%91%E6%B5%8B&revision=3")
+        .await;
+    assert_eq!(then["items"][0]["standing"]["grade"]["letter"], "C");
+    assert_eq!(then["data"]["revision"]["sequence"], 3);
+    let (status, _) = app.get_json("/api/v1/institutions?revision=9").await;
+    assert_eq!(status, 404);
+}
+backends!(search_finds_names_codes_and_certificates, search);
+
+async fn years_and_results(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (_, years) = app.get_json("/api/v1/years").await;
+    assert_eq!(years["years"][0]["year"], 2024);
+    assert_eq!(years["years"][0]["status"], "final");
+    assert_eq!(years["years"][0]["valid_on_as_of"], true);
+    let (_, results) = app.get_json("/api/v1/years/2024/results?grade=B").await;
+    assert_eq!(results["total"], 1);
+    assert_eq!(results["items"][0]["code"], code(2));
+    assert_eq!(results["items"][0]["corrected"], true);
+    assert_eq!(results["items"][0]["basic_score"], "81.00");
+    let (status, _) = app.get_json("/api/v1/years/2019/results").await;
+    assert_eq!(status, 404);
+
+    let csv = app.get("/api/v1/years/2024/results.csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.expect("csv");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("year,status,code,name,county_code,county,grade,risk,basic_score,risk_score,art11_grounds,objection,corrected,revision")
+    );
+    assert_eq!(lines.count(), 3);
+    assert!(text.contains("南湖测试1号环境检测有限公司"));
+    let bom = app
+        .get("/api/v1/years/2024/results.csv?bom=true")
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(&bom[..3], b"\xEF\xBB\xBF");
+}
+backends!(years_results_and_csv, years_and_results);
+
+async fn lists(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (_, in_force) = app.get_json("/api/v1/dishonesty-list").await;
+    assert_eq!(in_force["total"], 1, "{in_force}");
+    assert_eq!(in_force["items"][0]["code"], code(3));
+    let (_, all) = app.get_json("/api/v1/dishonesty-list?state=all").await;
+    assert_eq!(all["total"], 2);
+    // As of before the repair, both were in force.
+    let (_, before) = app
+        .get_json("/api/v1/dishonesty-list?as_of=2025-01-31")
+        .await;
+    assert_eq!(before["total"], 2);
+    let csv = app
+        .get("/api/v1/dishonesty-list.csv?state=all")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.starts_with(
+        "code,name,decision_number,reason,state,in_force,listed_on,in_force_from,ended_on"
+    ));
+    assert_eq!(csv.lines().count(), 3);
+    let (_, violations) = app.get_json("/api/v1/violations").await;
+    assert_eq!(
+        violations["items"][0]["decision_number"],
+        "嘉环罚字〔2024〕9号"
+    );
+    let csv = app
+        .get("/api/v1/violations.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.contains("嘉环罚字〔2024〕9号"));
+}
+backends!(dishonesty_list_and_violations, lists);
+
+async fn statistics(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (_, stats) = app.get_json("/api/v1/statistics").await;
+    let y = &stats["years"][0];
+    assert_eq!(y["year"], 2024);
+    assert_eq!(y["total"], 3);
+    assert_eq!(y["by_grade"]["A"], 1);
+    assert_eq!(y["by_grade"]["B"], 1);
+    assert_eq!(y["by_grade"]["E"], 1);
+    assert_eq!(y["by_risk"]["high"], 1);
+    assert_eq!(y["by_county"][0]["county"]["code"], "330402");
+    assert_eq!(y["by_county"][0]["by_grade"]["A"], 1);
+}
+backends!(statistics_count_by_grade_county_and_risk, statistics);
+
+async fn change_feed(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (_, all) = app.get_json("/api/v1/changes").await;
+    let kinds: Vec<&str> = all["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "year_published",
+            "listing_added",
+            "listing_added",
+            "violation_added",
+            "correction"
+        ],
+        "{all}"
+    );
+    assert_eq!(all["next_since"], 4);
+    let (_, since) = app.get_json("/api/v1/changes?since=3").await;
+    assert_eq!(since["events"].as_array().map(Vec::len), Some(1));
+    assert_eq!(since["events"][0]["code"], code(2));
+    assert_eq!(since["events"][0]["reference"], "嘉环信复〔2025〕1号");
+    let (_, none) = app.get_json("/api/v1/changes?since=4").await;
+    assert_eq!(none["events"].as_array().map(Vec::len), Some(0));
+    let (status, _) = app.get_json("/api/v1/changes?since=5").await;
+    assert_eq!(status, 400);
+
+    let atom = app.get("/api/v1/changes.atom").await;
+    assert_eq!(
+        atom.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let xml = atom.text().await.expect("xml");
+    assert!(xml.contains("<feed"), "{xml}");
+    assert_eq!(xml.matches("<entry>").count(), 5);
+    assert!(xml.contains("复核更正经营管理项得分"));
+}
+backends!(change_feed_json_and_atom, change_feed);
