@@ -1,11 +1,621 @@
-//! (being written)
+//! Procurement platforms (Art. 18, 19): the bid flag of a code as of a date, one at a time
+//! (`GET /api/v1/flags/{code}`), in batches of up to 1,000 (`POST /api/v1/flags/batch`) and as a
+//! CSV of every current flag (`GET /api/v1/flags.csv`).
+//!
+//! Only a final grade valid on the date gives a flag: before the first publication, or while the
+//! only results are in publicity, or for an institution absent from the valid year, the answer
+//! is `no_valid_grade` with the reason — never a flag from the clock or from an old year.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::institutions::{county_info, enum_str, grade_info, risk_info, GradeInfo, RiskInfo};
+use super::{csv_ok, json_ok, AsOfQuery, CsvQuery, DataInfo};
+use crate::domain::code::{CodeError, CreditCode};
+use crate::domain::consequences::{bid_flag, BidFlag};
+use crate::read::{Institution, Registry, Standing};
+use crate::web::{AppState, Problem};
+use crate::{Error, Result};
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(get_flag, flags_batch, flags_csv),
+    tags((name = "flags", description = "Bid flags for procurement platforms (Art. 18, 19)"))
+)]
 pub struct Doc;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(flags_batch)
+        .service(flags_csv)
+        .service(get_flag);
+}
+
+/// The most codes one batch may hold.
+pub const MAX_BATCH: usize = 1_000;
+
+/// The procurement flag (Art. 19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    /// Grade A or B with low risk: bid bonus (招标加分), encouraged (鼓励).
+    Bonus,
+    /// Grade D or E with high risk: bid penalty (招标扣分), required (应).
+    Penalty,
+    /// Neither.
+    None,
+}
+
+impl From<BidFlag> for Flag {
+    fn from(flag: BidFlag) -> Flag {
+        match flag {
+            BidFlag::Bonus => Flag::Bonus,
+            BidFlag::Penalty => Flag::Penalty,
+            BidFlag::None => Flag::None,
+        }
+    }
+}
+
+/// What the answer for a code is. `found`: a final grade valid on the date, with its flag;
+/// `no_valid_grade`: a known institution without a valid grade on the date (`reason` and
+/// `detail` say why; no flag applies); `not_found`: no institution with this code;
+/// `invalid_code`: not a unified social credit code (`reason` names the failed check);
+/// `withheld`: the institution's stored data failed its integrity check and is not shown.
+/// `GET /api/v1/flags/{code}` answers only `found` or `no_valid_grade` (the others are 4xx/5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagStatus {
+    Found,
+    NoValidGrade,
+    NotFound,
+    InvalidCode,
+    Withheld,
+}
+
+/// A change that the applied record carries (it replaced the originally published one).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppliedChange {
+    /// "correction" (after review, Art. 16; applies from the original publication) or
+    /// "determination" (e.g. a new Art. 11 finding; applies from `effective_from`).
+    pub kind: String,
+    pub decision_date: NaiveDate,
+    pub effective_from: NaiveDate,
+    pub reason: String,
+    /// Decision number.
+    pub reference: String,
+}
+
+/// The final grade valid on the date and where it comes from (Art. 18).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValidGrade {
+    /// The evaluation year.
+    #[schema(example = 2024)]
+    pub year: i32,
+    pub grade: GradeInfo,
+    pub risk: RiskInfo,
+    /// The year's publication date: valid from this day, inclusive.
+    #[schema(example = "2024-10-25")]
+    pub valid_from: NaiveDate,
+    /// The next year's publication date, from which this grade has lapsed (exclusive); null
+    /// while no later year is published.
+    pub valid_until: Option<NaiveDate>,
+    /// Set when the record that applies on the date is a changed version (correction or
+    /// determination); null when it is the originally published one.
+    pub change: Option<AppliedChange>,
+    /// The bundle (data revision) that carried the applied record.
+    pub record_sequence: u64,
+}
+
+/// The flag part of an answer; everything but `status` is null when it does not apply.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagAnswer {
+    pub status: FlagStatus,
+    /// For `no_valid_grade`: `no_published_year` or `no_result_in_valid_year`; for
+    /// `invalid_code`: the failed check (`length`, `invalid_character`, `division_not_digits`,
+    /// `check_character`); for `withheld`: `integrity`. Null for `found` and `not_found`.
+    pub reason: Option<String>,
+    /// The reason in words, e.g. "no evaluation year was published on 2024-10-24".
+    pub detail: Option<String>,
+    /// The institution's name (from its latest final record), when it is known.
+    pub name: Option<String>,
+    /// The bid flag; null unless `found`.
+    pub bid_flag: Option<Flag>,
+    /// The rule of Art. 19 applied, in Chinese (names its force: 鼓励 or 应); null unless `found`.
+    pub rule_zh: Option<String>,
+    /// The rule of Art. 19 applied, in English; null unless `found`.
+    #[schema(
+        example = "Art. 19: grade A or B with low risk — bid bonus and priority in commendations are encouraged (鼓励)"
+    )]
+    pub rule_en: Option<String>,
+    /// The valid grade the flag comes from; null unless `found`.
+    pub valid_grade: Option<ValidGrade>,
+}
+
+/// The bid flag of one institution as of a date.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagResponse {
+    pub data: DataInfo,
+    /// The date answered for.
+    #[schema(example = "2025-01-10")]
+    pub as_of: NaiveDate,
+    /// Unified social credit code (normalized: uppercase, trimmed).
+    #[schema(example = "91330402MA0000001U")]
+    pub code: String,
+    #[serde(flatten)]
+    pub answer: FlagAnswer,
+}
+
+/// One code of a batch, with an optional date of its own.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    /// Unified social credit code; lowercase and surrounding spaces are accepted.
+    #[schema(example = "91330402MA0000001U")]
+    pub code: String,
+    /// The date for this code (e.g. its bid deadline); default the batch's `as_of`.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// A batch of up to 1,000 codes, in the body, in one of two forms: `items` (codes with optional
+/// dates of their own) or `codes` (codes only). Exactly one of the two is given.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged, try_from = "RawBatch")]
+#[schema(example = json!({"as_of": "2025-01-10", "codes": ["91330402MA0000001U"]}))]
+pub enum BatchRequest {
+    Items(ItemsBatch),
+    Codes(CodesBatch),
+}
+
+/// Codes with optional dates of their own.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsBatch {
+    /// The date for every item without its own; default today (Asia/Shanghai).
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision (a bundle sequence number); default the current.
+    pub revision: Option<u64>,
+    /// At most 1,000.
+    #[schema(max_items = 1000)]
+    pub items: Vec<BatchItem>,
+}
+
+/// Codes only.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodesBatch {
+    /// The date for every code; default today (Asia/Shanghai).
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision (a bundle sequence number); default the current.
+    pub revision: Option<u64>,
+    /// Unified social credit codes (lowercase and surrounding spaces are accepted); at most
+    /// 1,000.
+    #[schema(max_items = 1000, example = json!(["91330402MA0000001U"]))]
+    pub codes: Vec<String>,
+}
+
+/// The body as sent, so that a wrong one gets a precise message (an untagged enum would only
+/// say that nothing matched).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBatch {
+    as_of: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "revision_number")]
+    revision: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    items: Option<Vec<BatchItem>>,
+    #[serde(default, deserialize_with = "present")]
+    codes: Option<Vec<String>>,
+}
+
+/// A field that may be absent but, when given, is not null.
+fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A revision as JSON Schema counts integers: `7`, and also `7.0`.
+fn revision_number<'de, D>(deserializer: D) -> std::result::Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let integral = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..u64::MAX as f64).contains(f))
+            .map(|f| f as u64)
+    });
+    integral.map(Some).ok_or_else(|| {
+        D::Error::custom(format!(
+            "revision: expected a non-negative integer, found {number}"
+        ))
+    })
+}
+
+impl TryFrom<RawBatch> for BatchRequest {
+    type Error = String;
+
+    fn try_from(raw: RawBatch) -> std::result::Result<BatchRequest, String> {
+        let (as_of, revision) = (raw.as_of, raw.revision);
+        match (raw.items, raw.codes) {
+            (Some(items), None) => Ok(BatchRequest::Items(ItemsBatch {
+                as_of,
+                revision,
+                items,
+            })),
+            (None, Some(codes)) => Ok(BatchRequest::Codes(CodesBatch {
+                as_of,
+                revision,
+                codes,
+            })),
+            (Some(_), Some(_)) => Err("give either `items` or `codes`, not both".into()),
+            (None, None) => {
+                Err("give the codes as `items` (with optional dates) or as `codes`".into())
+            }
+        }
+    }
+}
+
+impl BatchRequest {
+    /// The data revision asked for.
+    pub fn revision(&self) -> Option<u64> {
+        match self {
+            BatchRequest::Items(b) => b.revision,
+            BatchRequest::Codes(b) => b.revision,
+        }
+    }
+
+    /// The items, each with the date it is answered for; a clear 400 beyond [`MAX_BATCH`].
+    pub fn dated_items(self, today: NaiveDate) -> Result<Vec<(String, NaiveDate)>> {
+        let count = match &self {
+            BatchRequest::Items(b) => b.items.len(),
+            BatchRequest::Codes(b) => b.codes.len(),
+        };
+        if count > MAX_BATCH {
+            return Err(Error::BadRequest(format!(
+                "a batch holds at most {MAX_BATCH} codes; this one has {count}"
+            )));
+        }
+        Ok(match self {
+            BatchRequest::Items(b) => {
+                let default = b.as_of.unwrap_or(today);
+                b.items
+                    .into_iter()
+                    .map(|item| (item.code, item.as_of.unwrap_or(default)))
+                    .collect()
+            }
+            BatchRequest::Codes(b) => {
+                let on = b.as_of.unwrap_or(today);
+                b.codes.into_iter().map(|code| (code, on)).collect()
+            }
+        })
+    }
+}
+
+/// The answer for one code of a batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagItem {
+    /// The code as given.
+    pub code: String,
+    /// The date answered for.
+    pub as_of: NaiveDate,
+    #[serde(flatten)]
+    pub answer: FlagAnswer,
+}
+
+/// The answers of a batch, in the order of the request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagsBatchResponse {
+    pub data: DataInfo,
+    /// Number of items.
+    pub total: usize,
+    pub items: Vec<FlagItem>,
+}
+
+/// What a code names in the registry.
+pub enum Lookup<'a> {
+    Invalid(CodeError),
+    NotFound,
+    Withheld,
+    Found(&'a Institution),
+}
+
+/// Looks a code up as a user typed it (trimmed, uppercased, then checked strictly).
+pub fn lookup<'a>(registry: &'a Registry, given: &str) -> Lookup<'a> {
+    let code = match CreditCode::normalize_query(given) {
+        Ok(code) => code,
+        Err(e) => return Lookup::Invalid(e),
+    };
+    if registry.withheld.contains_key(code.as_str()) {
+        return Lookup::Withheld;
+    }
+    match registry.institutions.get(code.as_str()) {
+        Some(inst) => Lookup::Found(inst),
+        None => Lookup::NotFound,
+    }
+}
+
+/// The detail given for a withheld institution.
+pub const WITHHELD_DETAIL: &str =
+    "this institution is withheld: its stored data does not match its signed, verified form";
+
+/// The valid grade an answer reports.
+pub fn valid_grade(standing: &Standing<'_>) -> ValidGrade {
+    let record = &standing.version.record;
+    ValidGrade {
+        year: standing.validity.year,
+        grade: grade_info(record.grade),
+        risk: risk_info(record.risk),
+        valid_from: standing.validity.valid_from,
+        valid_until: standing.validity.valid_until,
+        change: record.change.as_ref().map(|c| AppliedChange {
+            kind: enum_str(&c.kind),
+            decision_date: c.decision_date,
+            effective_from: c.effective_from,
+            reason: c.reason.clone(),
+            reference: c.reference.clone(),
+        }),
+        record_sequence: standing.version.sequence,
+    }
+}
+
+/// Why a known institution has no valid grade on `on`: a stable id and the reason in words.
+pub fn no_valid_grade(registry: &Registry, inst: &Institution, on: NaiveDate) -> (String, String) {
+    // Years publicized but not yet published on `on` (as known now): shown, never valid.
+    let in_publicity = registry.years.values().filter(|y| {
+        y.schedule.publicity_date <= on && y.schedule.publication_date.is_none_or(|p| p > on)
+    });
+    let Some(validity) = registry.valid_year(on) else {
+        let mut detail = format!("no evaluation year was published on {on}");
+        for y in in_publicity {
+            detail.push_str(&format!(
+                "; {} was in publicity (公示) from {}, and results in publicity give no valid grade or flag",
+                y.year, y.schedule.publicity_date
+            ));
+        }
+        return ("no_published_year".into(), detail);
+    };
+    let window = match validity.valid_until {
+        Some(until) => format!("{} until {until}", validity.valid_from),
+        None => format!("{} on", validity.valid_from),
+    };
+    let mut detail = match inst
+        .results
+        .get(&validity.year)
+        .and_then(|r| r.versions.first())
+        .and_then(|v| v.record.change.as_ref())
+    {
+        Some(change) => format!(
+            "its result in the valid year {} applies only from {} (valid year from {window})",
+            validity.year, change.effective_from
+        ),
+        None => format!(
+            "no result in the valid year {} (valid from {window}); an institution absent from \
+             the valid year has no valid grade (Art. 18)",
+            validity.year
+        ),
+    };
+    for y in in_publicity.filter(|y| inst.results.contains_key(&y.year)) {
+        detail.push_str(&format!(
+            "; its {} result was in publicity (公示) and gives no valid grade or flag until published",
+            y.year
+        ));
+    }
+    ("no_result_in_valid_year".into(), detail)
+}
+
+/// The flag answer for a known institution on a date.
+fn answer_for(registry: &Registry, inst: &Institution, on: NaiveDate) -> FlagAnswer {
+    match registry.standing(inst, on) {
+        Some(standing) => {
+            let record = &standing.version.record;
+            let flag = bid_flag(record.grade, record.risk);
+            FlagAnswer {
+                status: FlagStatus::Found,
+                reason: None,
+                detail: None,
+                name: Some(inst.name.clone()),
+                bid_flag: Some(flag.into()),
+                rule_zh: Some(flag.rule_zh().to_string()),
+                rule_en: Some(flag.rule_en().to_string()),
+                valid_grade: Some(valid_grade(&standing)),
+            }
+        }
+        None => {
+            let (reason, detail) = no_valid_grade(registry, inst, on);
+            FlagAnswer {
+                status: FlagStatus::NoValidGrade,
+                reason: Some(reason),
+                detail: Some(detail),
+                name: Some(inst.name.clone()),
+                ..empty(FlagStatus::NoValidGrade)
+            }
+        }
+    }
+}
+
+fn empty(status: FlagStatus) -> FlagAnswer {
+    FlagAnswer {
+        status,
+        reason: None,
+        detail: None,
+        name: None,
+        bid_flag: None,
+        rule_zh: None,
+        rule_en: None,
+        valid_grade: None,
+    }
+}
+
+/// The bid flag of one institution as of a date (default today): `bonus` (A/B and low risk),
+/// `penalty` (D/E and high risk) or `none`, with the valid grade it comes from, its validity
+/// window and the rule applied; or `no_valid_grade` with the reason.
+#[utoipa::path(get, path = "/api/v1/flags/{code}", tag = "flags",
+    params(("code" = String, Path, description = "Unified social credit code (18 characters)"), AsOfQuery),
+    responses(
+        (status = 200, description = "The flag, or `no_valid_grade` with the reason", body = FlagResponse),
+        (status = 400, description = "Invalid code (the reason names the failed check) or parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No institution with this code, or unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Record withheld: it failed the integrity check", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/flags/{code}")]
+pub async fn get_flag(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: web::Query<AsOfQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let inst = match lookup(&registry, &code) {
+        Lookup::Found(inst) => inst,
+        Lookup::Invalid(e) => return Err(e.into()),
+        Lookup::NotFound => return Err(Error::NotFound(format!("institution {}", code.trim()))),
+        Lookup::Withheld => return Err(Error::Integrity(code.trim().to_string())),
+    };
+    let body = FlagResponse {
+        data: DataInfo::of(&registry),
+        as_of,
+        code: inst.code.clone(),
+        answer: answer_for(&registry, inst, as_of),
+    };
+    Ok(json_ok(&body, &registry))
+}
+
+/// Bid flags for up to 1,000 codes in one request (codes in the body, not the URL), each as of
+/// its own date or the batch's (default today). Each item has its own status: `found`,
+/// `no_valid_grade`, `not_found`, `invalid_code` (with the failed check) or `withheld`.
+#[utoipa::path(post, path = "/api/v1/flags/batch", tag = "flags",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One answer per item, in order", body = FlagsBatchResponse),
+        (status = 400, description = "Not a valid batch: bad JSON, both or neither of `items` and `codes`, or more than 1,000 codes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 256 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not sent as `application/json`", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/flags/batch")]
+pub async fn flags_batch(
+    state: web::Data<AppState>,
+    body: web::Json<BatchRequest>,
+) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    let registry = state.live.at(body.revision())?;
+    let items = body.dated_items(state.clock.today())?;
+    let items: Vec<FlagItem> = items
+        .into_iter()
+        .map(|(code, as_of)| {
+            let answer = match lookup(&registry, &code) {
+                Lookup::Found(inst) => answer_for(&registry, inst, as_of),
+                Lookup::NotFound => empty(FlagStatus::NotFound),
+                Lookup::Invalid(e) => FlagAnswer {
+                    reason: Some(e.code().to_string()),
+                    detail: Some(e.to_string()),
+                    ..empty(FlagStatus::InvalidCode)
+                },
+                Lookup::Withheld => FlagAnswer {
+                    reason: Some("integrity".into()),
+                    detail: Some(WITHHELD_DETAIL.into()),
+                    ..empty(FlagStatus::Withheld)
+                },
+            };
+            FlagItem {
+                code,
+                as_of,
+                answer,
+            }
+        })
+        .collect();
+    let response = FlagsBatchResponse {
+        data: DataInfo::of(&registry),
+        total: items.len(),
+        items,
+    };
+    Ok(json_ok(&response, &registry))
+}
+
+/// A row of the flags CSV.
+#[derive(Debug, Serialize)]
+struct FlagCsv<'a> {
+    code: &'a str,
+    name: &'a str,
+    county_code: String,
+    county: String,
+    year: i32,
+    grade: String,
+    risk: &'static str,
+    bid_flag: &'static str,
+    valid_from: NaiveDate,
+    valid_until: Option<NaiveDate>,
+    as_of: NaiveDate,
+    revision: Option<u64>,
+}
+
+/// Every institution with a valid grade on the date (default today), one row each, by code, as
+/// UTF-8 CSV with a header row. Columns: `code`, `name`, `county_code` (e.g. 330402), `county`
+/// (e.g. 南湖区), `year` (the valid evaluation year), `grade` (A–E), `risk` (low, medium, high),
+/// `bid_flag` (bonus, penalty, none), `valid_from`, `valid_until` (empty while no later year is
+/// published), `as_of` (the date answered for), `revision` (the data revision's sequence number).
+/// Institutions without a valid grade on the date have no row. `bom=true` starts the file with
+/// a UTF-8 byte-order mark for Excel.
+#[utoipa::path(get, path = "/api/v1/flags.csv", tag = "flags", params(CsvQuery),
+    responses(
+        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/flags.csv")]
+pub async fn flags_csv(
+    state: web::Data<AppState>,
+    query: web::Query<CsvQuery>,
+) -> Result<HttpResponse> {
+    let registry = state.live.at(query.revision)?;
+    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let revision = registry.revision.as_ref().map(|r| r.sequence);
+    let rows = registry.institutions.values().filter_map(|inst| {
+        let standing = registry.standing(inst, as_of)?;
+        let record = &standing.version.record;
+        let county = inst.county.map(county_info);
+        Some(FlagCsv {
+            code: &inst.code,
+            name: &inst.name,
+            county_code: county.as_ref().map(|c| c.code.clone()).unwrap_or_default(),
+            county: county.map(|c| c.name_zh).unwrap_or_default(),
+            year: standing.validity.year,
+            grade: record.grade.to_string(),
+            risk: record.risk.as_str(),
+            bid_flag: bid_flag(record.grade, record.risk).as_str(),
+            valid_from: standing.validity.valid_from,
+            valid_until: standing.validity.valid_until,
+            as_of,
+            revision,
+        })
+    });
+    csv_ok(
+        &format!("envcredit-flags-{as_of}.csv"),
+        &[
+            "code",
+            "name",
+            "county_code",
+            "county",
+            "year",
+            "grade",
+            "risk",
+            "bid_flag",
+            "valid_from",
+            "valid_until",
+            "as_of",
+            "revision",
+        ],
+        rows,
+        query.bom,
+        &registry,
+    )
+}

@@ -1,11 +1,195 @@
-//! (being written)
+//! Partner agencies (Art. 20, joint punishment 联合惩戒): `POST /api/v1/joint-punishment/batch`
+//! checks up to 1,000 codes against the serious-dishonesty list in force and the D/E + high-risk
+//! results (inferred), as of a date.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{post, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use super::flags::{
+    lookup, no_valid_grade, valid_grade, BatchRequest, Lookup, ValidGrade, WITHHELD_DETAIL,
+};
+use super::institutions::{enum_str, Art11Info, ListingInfo};
+use super::{json_ok, DataInfo};
+use crate::domain::consequences::joint_punishment_result;
+use crate::read::{Institution, Registry};
+use crate::web::{AppState, Problem};
+use crate::Result;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(joint_punishment_batch),
+    tags((name = "joint-punishment", description = "Batch checks for partner agencies (Art. 20)"))
+)]
 pub struct Doc;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(joint_punishment_batch);
+}
+
+/// What the answer for a code is. `found`: a known institution (the other fields say what
+/// applies; it may have no valid grade on the date); `not_found`: no institution with this
+/// code; `invalid_code`: not a unified social credit code (`reason` names the failed check);
+/// `withheld`: the institution's stored data failed its integrity check and is not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JointStatus {
+    Found,
+    NotFound,
+    InvalidCode,
+    Withheld,
+}
+
+/// The joint-punishment check of one code.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JointItem {
+    /// The code as given.
+    pub code: String,
+    /// The date answered for.
+    pub as_of: NaiveDate,
+    pub status: JointStatus,
+    /// For `invalid_code`: the failed check (`length`, `invalid_character`,
+    /// `division_not_digits`, `check_character`); for `withheld`: `integrity`; for `found`
+    /// without a valid grade on the date: `no_published_year` or `no_result_in_valid_year`.
+    pub reason: Option<String>,
+    /// The reason in words.
+    pub detail: Option<String>,
+    /// The institution's name, when it is known.
+    pub name: Option<String>,
+    /// Whether an issued (签发) listing on the serious-dishonesty list is in force on the date;
+    /// null unless `found`.
+    pub on_dishonesty_list_in_force: Option<bool>,
+    /// Whether the grade valid on the date is D or E with high risk (a joint-punishment result,
+    /// inferred from Art. 19, 20); false without a valid grade; null unless `found`.
+    pub de_high_risk: Option<bool>,
+    /// The grade valid on the date that `de_high_risk` comes from; null when there is none.
+    pub valid_grade: Option<ValidGrade>,
+    /// Art. 11 findings of that valid result (directly E and high risk); empty when there are
+    /// none.
+    pub art11: Vec<Art11Info>,
+    /// The institution's listings on the serious-dishonesty list with their state and dates;
+    /// `in_force` is as of the date.
+    pub listings: Vec<ListingInfo>,
+}
+
+/// The answers of a batch, in the order of the request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JointBatchResponse {
+    pub data: DataInfo,
+    /// Number of items.
+    pub total: usize,
+    pub items: Vec<JointItem>,
+}
+
+fn item(code: String, as_of: NaiveDate, status: JointStatus) -> JointItem {
+    JointItem {
+        code,
+        as_of,
+        status,
+        reason: None,
+        detail: None,
+        name: None,
+        on_dishonesty_list_in_force: None,
+        de_high_risk: None,
+        valid_grade: None,
+        art11: Vec::new(),
+        listings: Vec::new(),
+    }
+}
+
+fn found(registry: &Registry, inst: &Institution, code: String, on: NaiveDate) -> JointItem {
+    let standing = registry.standing(inst, on);
+    let (reason, detail) = match &standing {
+        Some(_) => (None, None),
+        None => {
+            let (reason, detail) = no_valid_grade(registry, inst, on);
+            (Some(reason), Some(detail))
+        }
+    };
+    let record = standing.as_ref().map(|s| &s.version.record);
+    JointItem {
+        reason,
+        detail,
+        name: Some(inst.name.clone()),
+        on_dishonesty_list_in_force: Some(inst.listings.iter().any(|l| l.in_force_on(on))),
+        de_high_risk: Some(record.is_some_and(|r| joint_punishment_result(r.grade, r.risk))),
+        valid_grade: standing.as_ref().map(valid_grade),
+        art11: record
+            .map(|r| {
+                r.art11
+                    .iter()
+                    .map(|f| Art11Info {
+                        ground: f.ground.number(),
+                        summary_zh: f.ground.summary_zh().to_string(),
+                        summary_en: f.ground.summary_en().to_string(),
+                        description: f.description.clone(),
+                        determined_on: f.determined_on,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        listings: inst
+            .listings
+            .iter()
+            .map(|l| ListingInfo {
+                decision_number: l.listing.decision_number.clone(),
+                reason: l.listing.reason.clone(),
+                state: enum_str(&l.listing.state),
+                in_force: l.in_force_on(on),
+                listed_on: l.listing.listed_on,
+                in_force_from: l.listing.in_force_from,
+                ended_on: l.listing.ended_on,
+            })
+            .collect(),
+        ..item(code, on, JointStatus::Found)
+    }
+}
+
+/// Joint-punishment check (Art. 20) of up to 1,000 codes in one request (codes in the body),
+/// each as of its own date or the batch's (default today): whether the institution is on the
+/// serious-dishonesty list in force, whether its valid grade is D/E with high risk, the Art. 11
+/// reasons of that result and the listing decision numbers and dates. Same body as
+/// `POST /api/v1/flags/batch`.
+#[utoipa::path(post, path = "/api/v1/joint-punishment/batch", tag = "joint-punishment",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One answer per item, in order", body = JointBatchResponse),
+        (status = 400, description = "Not a valid batch: bad JSON, both or neither of `items` and `codes`, or more than 1,000 codes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 256 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not sent as `application/json`", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/joint-punishment/batch")]
+pub async fn joint_punishment_batch(
+    state: web::Data<AppState>,
+    body: web::Json<BatchRequest>,
+) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    let registry = state.live.at(body.revision())?;
+    let items: Vec<JointItem> = body
+        .dated_items(state.clock.today())?
+        .into_iter()
+        .map(|(code, as_of)| match lookup(&registry, &code) {
+            Lookup::Found(inst) => found(&registry, inst, code, as_of),
+            Lookup::NotFound => item(code, as_of, JointStatus::NotFound),
+            Lookup::Invalid(e) => JointItem {
+                reason: Some(e.code().to_string()),
+                detail: Some(e.to_string()),
+                ..item(code, as_of, JointStatus::InvalidCode)
+            },
+            Lookup::Withheld => JointItem {
+                reason: Some("integrity".into()),
+                detail: Some(WITHHELD_DETAIL.into()),
+                ..item(code, as_of, JointStatus::Withheld)
+            },
+        })
+        .collect();
+    let response = JointBatchResponse {
+        data: DataInfo::of(&registry),
+        total: items.len(),
+        items,
+    };
+    Ok(json_ok(&response, &registry))
+}
