@@ -40,6 +40,26 @@ impl Problem {
         }
     }
 
+    /// No route for this path (with any method).
+    pub fn no_route(path: &str) -> Problem {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("{path} not found; the API is described at /api/v1/openapi.json"),
+        )
+    }
+
+    /// The path exists, but not with this method.
+    pub fn method_not_allowed(method: &str, path: &str, allowed: &str) -> Problem {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{path} does not answer {method}; allowed: {allowed}"),
+        )
+    }
+
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod error;
+mod http;
 pub mod pages;
 mod state;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Condition, DefaultHeaders, NormalizePath, TrailingSlash};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 
 pub use error::Problem;
@@ -58,18 +59,24 @@ impl Application {
         let server_state = state.clone();
         let demo = state.config.demo;
         let server = HttpServer::new(move || {
+            // Middleware runs outermost last: paths are normalised first, then CORS (answering
+            // preflights), then the header defaults, then conditional requests (so that a 304
+            // carries the CORS and default headers too).
             App::new()
                 .app_data(server_state.clone())
+                .app_data(api::json_config())
+                .app_data(api::query_config())
+                .app_data(api::path_config())
+                .configure(routes)
+                .default_service(web::to(http::fallback))
+                .wrap(from_fn(http::conditional))
                 .wrap(Condition::new(
                     demo,
                     DefaultHeaders::new().add(("X-Demo-Data", "DEMO DATA")),
                 ))
-                .app_data(api::json_config())
-                .app_data(api::query_config())
-                .app_data(api::path_config())
                 .wrap(security_headers())
+                .wrap(http::cors())
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .configure(routes)
         })
         .listen(listener)
         .map_err(|e| Error::io("cannot start the HTTP server", e))?
@@ -108,7 +115,91 @@ impl Application {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(api::routes).configure(pages::routes);
+    cfg.configure(api::routes)
+        .configure(pages::routes)
+        .configure(docs::routes);
+}
+
+/// Interactive API docs (Swagger UI) at `/api/docs/`, reading `/api/v1/openapi.json`. The
+/// assets are compiled into the binary (`utoipa-swagger-ui`'s `vendored` feature): nothing is
+/// fetched from elsewhere at build or run time.
+///
+/// They work under the site's strict Content-Security-Policy unchanged (checked in a headless
+/// browser: no CSP violation): Swagger UI's `index.html` and `swagger-initializer.js` are
+/// external files with no inline script or style, and React sets its styles through the DOM,
+/// which `style-src 'self'` allows. The one inline `<style>` is in the logo of Swagger UI's top
+/// bar (the "Explore" URL box), so the base layout without it is used. The page here differs
+/// from Swagger UI's `index.html` only in using absolute asset paths, so that it works at
+/// `/api/docs` as well as `/api/docs/` (paths are normalised without the trailing slash before
+/// routing).
+mod docs {
+    use std::sync::{Arc, LazyLock};
+
+    use actix_web::{web, HttpResponse, ResponseError};
+    use utoipa_swagger_ui::Config;
+
+    use super::error::problem_response;
+    use super::http::STATIC_CACHE_CONTROL;
+    use super::Problem;
+    use crate::Error;
+
+    const INDEX: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>envcredit API · 嘉兴市社会环境监测机构环境信用</title>
+<link rel="stylesheet" href="/api/docs/swagger-ui.css">
+<link rel="stylesheet" href="/api/docs/index.css">
+<link rel="icon" type="image/png" href="/api/docs/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/api/docs/swagger-ui-bundle.js"></script>
+<script src="/api/docs/swagger-ui-standalone-preset.js"></script>
+<script src="/api/docs/swagger-initializer.js"></script>
+</body>
+</html>
+"#;
+
+    /// Swagger UI's configuration, written into its `swagger-initializer.js`. No validator: by
+    /// default Swagger UI would send the spec's URL to validator.swagger.io.
+    static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
+        Arc::new(
+            Config::from("/api/v1/openapi.json")
+                .use_base_layout()
+                .validator_url("none")
+                .try_it_out_enabled(true)
+                .display_request_duration(true),
+        )
+    });
+
+    pub fn routes(cfg: &mut web::ServiceConfig) {
+        cfg.route("/api/docs", web::get().to(index))
+            .route("/api/docs/{file:.*}", web::get().to(file));
+    }
+
+    async fn index() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", STATIC_CACHE_CONTROL))
+            .body(INDEX)
+    }
+
+    async fn file(req: actix_web::HttpRequest, path: web::Path<String>) -> HttpResponse {
+        let path = path.into_inner();
+        if path == "index.html" {
+            return index().await;
+        }
+        match utoipa_swagger_ui::serve(&path, CONFIG.clone()) {
+            Ok(Some(file)) => HttpResponse::Ok()
+                .content_type(file.content_type)
+                .insert_header(("Cache-Control", STATIC_CACHE_CONTROL))
+                .body(file.bytes.into_owned()),
+            Ok(None) => problem_response(&Problem::no_route(req.path())),
+            Err(e) => Error::Internal(format!("swagger ui asset {path}: {e}")).error_response(),
+        }
+    }
 }
 
 /// Headers on every response. The CSP allows only this origin's own files: no inline script or

@@ -9,6 +9,8 @@ mod api;
 mod attacks;
 mod cli;
 mod demo;
+mod flags;
+mod http;
 mod openapi;
 mod public;
 mod tamper;

@@ -264,3 +264,23 @@ async fn change_feed(db: TestDb) {
     assert!(xml.contains("复核更正经营管理项得分"));
 }
 backends!(change_feed_json_and_atom, change_feed);
+
+/// An export with no rows still has its header row.
+async fn empty_csv(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let csv = app
+        .get("/api/v1/years/2024/results.csv?county=330481")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert_eq!(csv.trim_end(), "year,status,code,name,county_code,county,grade,risk,basic_score,risk_score,art11_grounds,objection,corrected,revision");
+    let csv = app
+        .get("/api/v1/violations.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.starts_with("code,name,decision_number,authority,description,decided_on\n"));
+}
+backends!(empty_exports_keep_their_header, empty_csv);

@@ -134,6 +134,17 @@ pub async fn dishonesty_list_csv(
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
     csv_ok(
         "envcredit-dishonesty-list.csv",
+        &[
+            "code",
+            "name",
+            "decision_number",
+            "reason",
+            "state",
+            "in_force",
+            "listed_on",
+            "in_force_from",
+            "ended_on",
+        ],
         listings(&registry, &query, as_of),
         query.bom,
         &registry,
@@ -224,6 +235,14 @@ pub async fn violations_csv(
     let registry = state.live.at(query.revision)?;
     csv_ok(
         "envcredit-violations.csv",
+        &[
+            "code",
+            "name",
+            "decision_number",
+            "authority",
+            "description",
+            "decided_on",
+        ],
         violation_rows(&registry),
         query.bom,
         &registry,

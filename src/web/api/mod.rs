@@ -40,10 +40,32 @@ fn bad_request(detail: String) -> actix_web::Error {
     InternalError::from_response(detail, problem_response(&problem)).into()
 }
 
+/// JSON bodies (the batch POSTs): at most 256 KiB (1,000 codes with dates fit in a fifth of
+/// that). Too large is `413`, not declared as JSON (`Content-Type`) is `415`, anything else
+/// wrong with the body (not valid JSON, not the documented shape) is `400` with the reason.
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(256 * 1024)
-        .error_handler(|e, _| bad_request(format!("request body: {e}")))
+        .error_handler(|e, _| {
+            use actix_web::error::JsonPayloadError as E;
+            use actix_web::http::StatusCode;
+            let problem = match &e {
+                E::OverflowKnownLength { .. } | E::Overflow { .. } => Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    "Request body too large",
+                    format!("request body: {e}"),
+                ),
+                E::ContentType => Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    "request body: send JSON, with `Content-Type: application/json`",
+                ),
+                _ => return bad_request(format!("request body: {e}")),
+            };
+            InternalError::from_response(e, problem_response(&problem)).into()
+        })
 }
 
 pub fn query_config() -> web::QueryConfig {
@@ -113,24 +135,43 @@ pub fn json_ok<T: serde::Serialize>(body: &T, registry: &Registry) -> HttpRespon
     response.json(body)
 }
 
-/// A CSV download: UTF-8, a header row of the documented column names, one row per record;
-/// with `bom`, a UTF-8 byte-order mark first so that Excel shows Chinese correctly.
+/// A CSV download: UTF-8, a header row of the documented `columns` (also when there are no
+/// rows), one row per record; with `bom`, a UTF-8 byte-order mark first so that Excel shows
+/// Chinese correctly. The columns must be the row type's field names, in order (checked on the
+/// first row).
 pub fn csv_ok<T: Serialize>(
     filename: &str,
+    columns: &[&str],
     rows: impl IntoIterator<Item = T>,
     bom: bool,
     registry: &Registry,
 ) -> crate::Result<HttpResponse> {
+    let csv_error = |e: csv::Error| Error::Internal(format!("csv: {e}"));
     let mut out: Vec<u8> = Vec::new();
     if bom {
         out.extend_from_slice("\u{feff}".as_bytes());
     }
     {
-        let mut writer = csv::Writer::from_writer(&mut out);
-        for row in rows {
-            writer
-                .serialize(row)
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(&mut out);
+        writer.write_record(columns).map_err(csv_error)?;
+        let mut rows = rows.into_iter().peekable();
+        if let Some(first) = rows.peek() {
+            let mut probe = csv::Writer::from_writer(Vec::new());
+            probe.serialize(first).map_err(csv_error)?;
+            let probe = probe
+                .into_inner()
                 .map_err(|e| Error::Internal(format!("csv: {e}")))?;
+            let header = probe.split(|b| *b == b'\n').next().unwrap_or_default();
+            if header != columns.join(",").as_bytes() {
+                return Err(Error::Internal(format!(
+                    "csv {filename}: documented columns differ from the row type"
+                )));
+            }
+        }
+        for row in rows {
+            writer.serialize(row).map_err(csv_error)?;
         }
         writer
             .flush()

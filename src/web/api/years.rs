@@ -319,6 +319,22 @@ pub async fn year_results_csv(
     });
     csv_ok(
         &format!("envcredit-{}-results.csv", summary.year),
+        &[
+            "year",
+            "status",
+            "code",
+            "name",
+            "county_code",
+            "county",
+            "grade",
+            "risk",
+            "basic_score",
+            "risk_score",
+            "art11_grounds",
+            "objection",
+            "corrected",
+            "revision",
+        ],
         csv_rows,
         query.bom,
         &registry,

@@ -1,0 +1,471 @@
+//! HTTP semantics shared by every route: conditional requests (strong ETags and `304 Not
+//! Modified`), cache headers, `HEAD`, CORS, and the answers for unknown paths (404) and wrong
+//! methods (405).
+//!
+//! Everything served under `/api/v1/` and every HTML page is a pure function of the request and
+//! of the data it is answered from (the current revision, or `?revision=N`, which is part of the
+//! query string) and of "today" in Asia/Shanghai. So the ETag is computed from those *before*
+//! the handler runs, and a matching `If-None-Match` is answered `304` without running it.
+
+use std::sync::{Arc, LazyLock};
+
+use actix_cors::Cors;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+
+use super::error::{problem_response, Problem};
+use super::AppState;
+use crate::read::{Registry, Revision};
+
+/// Cache lifetime of a successful read (what `json_ok`, `csv_ok` and the pages send).
+pub const READ_CACHE_CONTROL: &str = "public, max-age=60";
+/// Cache lifetime of what depends only on the binary (the OpenAPI document, the API docs).
+pub const STATIC_CACHE_CONTROL: &str = "public, max-age=3600";
+/// What every error carries: an error must never be cached and served in place of an answer.
+pub const ERROR_CACHE_CONTROL: &str = "no-store";
+
+const X_DATA_REVISION: &str = "x-data-revision";
+const X_DATA_AS_OF: &str = "x-data-as-of";
+const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// CORS: any origin may read the API from a browser (GET/HEAD) and call the batch POSTs. No
+/// credentials are involved, so the answer is `Access-Control-Allow-Origin: *`, which shared
+/// caches can store without varying on `Origin`.
+pub fn cors() -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .send_wildcard()
+        .disable_vary_header()
+        .allowed_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+        .allowed_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
+        .expose_headers([
+            header::ETAG,
+            HeaderName::from_static(X_DATA_REVISION),
+            HeaderName::from_static(X_DATA_AS_OF),
+        ])
+        .max_age(3600)
+}
+
+/// Whether responses to `path` (already normalised) get an ETag from the data key: the API
+/// under `/api/v1/` and the HTML pages; not `/healthz` (it must always reach the process), the
+/// stylesheet or the API docs' assets (they depend only on the binary and carry a long
+/// `Cache-Control` instead).
+fn data_keyed(path: &str) -> bool {
+    path.starts_with("/api/v1/") || is_page(path)
+}
+
+/// The HTML pages: everything that is not the API, the health check or a static asset.
+fn is_page(path: &str) -> bool {
+    !(path == "/api"
+        || path.starts_with("/api/")
+        || path == "/healthz"
+        || path.starts_with("/static/"))
+}
+
+/// The middleware (wired with `actix_web::middleware::from_fn`, inside CORS and the header
+/// defaults so that a 304 gets those too, and inside `NormalizePath` so that `/x/` and `/x` share
+/// a tag):
+///
+/// - `HEAD` is served as `GET` (actix-web routes `GET` only; the HTTP layer sends no body for a
+///   `HEAD` request), so both have the same headers and ETag;
+/// - conditional `GET`: computes the strong ETag before the handler; a matching
+///   `If-None-Match` is answered `304` with `ETag`, `Cache-Control`, `X-Data-Revision`,
+///   `X-Data-As-Of` (and `Vary` on pages) and no body, without running the handler;
+/// - only a `200` gets the ETag; every error (4xx, 5xx) gets `Cache-Control: no-store`;
+/// - pages get `Vary: Accept-Language`.
+pub async fn conditional(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    let path = req.path().to_string();
+    let page = is_page(&path);
+    let key = match req.app_data::<web::Data<AppState>>() {
+        Some(state) if req.method() == Method::GET && data_keyed(&path) => {
+            Some(DataKey::of(state, &req))
+        }
+        _ => None,
+    };
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+
+    if let (Some(key), Some(inm)) = (&key, &if_none_match) {
+        if etag_matches(inm, &key.etag) {
+            let (http_req, _) = req.into_parts();
+            let response = key.not_modified(&http_req, &path, page);
+            return Ok(ServiceResponse::new(http_req, response));
+        }
+    }
+
+    // Handler and extractor errors arrive here as responses (actix-web converts them), so they
+    // get the headers below too.
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    let headers = res.headers_mut();
+    if status.is_client_error() || status.is_server_error() {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(ERROR_CACHE_CONTROL),
+        );
+    }
+    if page {
+        append_vary(headers, "accept-language");
+    }
+    if status == StatusCode::OK {
+        if let Some(key) = &key {
+            // The view or the day may have changed while the handler ran: then the tag computed
+            // before it may not describe this body, so none is sent (a rare, harmless miss).
+            let unchanged = res
+                .request()
+                .app_data::<web::Data<AppState>>()
+                .is_some_and(|state| key.still_current(state));
+            if unchanged {
+                let etag = HeaderValue::from_str(&key.etag).map_err(actix_web::Error::from)?;
+                res.headers_mut().insert(header::ETAG, etag);
+                // `If-None-Match: *` matches any current representation.
+                if if_none_match.as_deref().is_some_and(|v| v.trim() == "*") {
+                    let not_modified = not_modified_from(res.response().headers());
+                    let (http_req, _) = res.into_parts();
+                    return Ok(ServiceResponse::new(http_req, not_modified));
+                }
+            }
+        }
+    }
+    Ok(res)
+}
+
+/// The ETag of a data-keyed `GET`, and what it was computed from.
+struct DataKey {
+    etag: String,
+    registry: Arc<Registry>,
+    today: chrono::NaiveDate,
+}
+
+impl DataKey {
+    /// Strong ETag `"<sequence>-<16 hex>"`: SHA-256 over the data the answer comes from (the
+    /// current revision's sequence and payload hash, and what the view withholds), "today"
+    /// (answers change at midnight Asia/Shanghai), the method (`HEAD` counts as `GET`: same
+    /// representation), the path, the raw query string (which carries `?revision=N` and
+    /// `?as_of=`), `Accept-Language` and `Accept` if present, and the build (the crate version
+    /// and the API description), so that a new release never reuses a tag for other bytes.
+    fn of(state: &AppState, req: &ServiceRequest) -> DataKey {
+        let registry = state.live.current();
+        let today = state.clock.today();
+        let mut hasher = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(bytes);
+        };
+        field(b"envcredit-etag-1");
+        field(build_id());
+        match &registry.revision {
+            Some(r) => {
+                field(&r.sequence.to_be_bytes());
+                field(r.hash.as_bytes());
+            }
+            None => field(b"no-data"),
+        }
+        field(&registry.integrity_failures.to_be_bytes());
+        field(&(registry.withheld.len() as u64).to_be_bytes());
+        field(&[u8::from(registry.demo)]);
+        field(today.to_string().as_bytes());
+        field(b"GET");
+        field(req.path().as_bytes());
+        field(req.query_string().as_bytes());
+        for name in [header::ACCEPT_LANGUAGE, header::ACCEPT] {
+            match req.headers().get(&name) {
+                Some(value) => {
+                    field(b"1");
+                    field(value.as_bytes());
+                }
+                None => field(b"0"),
+            }
+        }
+        let digest = hasher.finalize();
+        let sequence = registry.revision.as_ref().map_or(0, |r| r.sequence);
+        DataKey {
+            etag: format!("\"{sequence}-{}\"", hex::encode(&digest[..8])),
+            registry,
+            today,
+        }
+    }
+
+    fn still_current(&self, state: &AppState) -> bool {
+        Arc::ptr_eq(&self.registry, &state.live.current()) && self.today == state.clock.today()
+    }
+
+    /// The 304: the headers the 200 would carry that matter to a cache, no body.
+    fn not_modified(&self, req: &HttpRequest, path: &str, page: bool) -> HttpResponse {
+        let mut response = HttpResponse::NotModified();
+        response.insert_header((header::ETAG, self.etag.clone()));
+        response.insert_header((
+            header::CACHE_CONTROL,
+            if path == OPENAPI_PATH {
+                STATIC_CACHE_CONTROL
+            } else {
+                READ_CACHE_CONTROL
+            },
+        ));
+        if page {
+            response.insert_header((header::VARY, "accept-language"));
+        }
+        if let Some(revision) = answered_revision(&self.registry, req.query_string()) {
+            response.insert_header((X_DATA_REVISION, revision.tag()));
+            response.insert_header((X_DATA_AS_OF, revision.created_at.to_rfc3339()));
+        }
+        response.finish()
+    }
+}
+
+/// The revision an answer comes from: `?revision=N` if it names a bundle of the verified chain,
+/// else the current one (as `LiveRegistry::at` resolves it).
+fn answered_revision(registry: &Registry, query: &str) -> Option<Revision> {
+    let requested = web::Query::<Vec<(String, String)>>::from_query(query)
+        .ok()
+        .and_then(|q| {
+            q.iter()
+                .find(|(k, _)| k == "revision")
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        });
+    match requested {
+        Some(sequence) if Some(sequence) != registry.revision.as_ref().map(|r| r.sequence) => {
+            let bundle = registry
+                .chain
+                .get(usize::try_from(sequence).ok()?.checked_sub(1)?)?;
+            Some(Revision {
+                sequence: bundle.manifest.sequence,
+                hash: bundle.hash_hex(),
+                created_at: bundle.manifest.created_at,
+            })
+        }
+        _ => registry.revision.clone(),
+    }
+}
+
+/// A 304 built from the headers of the 200 it replaces.
+fn not_modified_from(headers: &HeaderMap) -> HttpResponse {
+    let mut response = HttpResponse::NotModified();
+    for name in [
+        header::ETAG,
+        header::CACHE_CONTROL,
+        header::VARY,
+        HeaderName::from_static(X_DATA_REVISION),
+        HeaderName::from_static(X_DATA_AS_OF),
+    ] {
+        for value in headers.get_all(&name) {
+            response.append_header((name.clone(), value.clone()));
+        }
+    }
+    response.finish()
+}
+
+/// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|t| t.trim())
+        .map(|t| t.strip_prefix("W/").unwrap_or(t))
+        .any(|t| t == etag)
+}
+
+fn append_vary(headers: &mut HeaderMap, name: &'static str) {
+    let present = headers.get_all(header::VARY).any(|v| {
+        v.to_str()
+            .map(|s| s.split(',').any(|p| p.trim().eq_ignore_ascii_case(name)))
+            .unwrap_or(false)
+    });
+    if !present {
+        headers.append(header::VARY, HeaderValue::from_static(name));
+    }
+}
+
+/// What identifies the build: the crate version and the API description.
+fn build_id() -> &'static [u8] {
+    static ID: LazyLock<Vec<u8>> = LazyLock::new(|| {
+        let mut hasher = Sha256::new();
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update(serde_json::to_vec(&super::api::document()).unwrap_or_default());
+        hasher.finalize().to_vec()
+    });
+    &ID
+}
+
+/// The default service: nothing matched the path and method.
+///
+/// - The path exists with other methods: `OPTIONS` is answered `204` with `Allow`, any other
+///   method `405 Method Not Allowed` with `Allow` (problem+json).
+/// - Else `404`: problem+json under `/api/`, the site's error page elsewhere.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    match allowed_methods(&req) {
+        Some(allowed) if req.method() == Method::OPTIONS => HttpResponse::NoContent()
+            .insert_header((header::ALLOW, allowed))
+            .finish(),
+        Some(allowed) => {
+            let problem = Problem::method_not_allowed(req.method().as_str(), path, &allowed);
+            let mut response = problem_response(&problem);
+            if let Ok(value) = HeaderValue::from_str(&allowed) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => {
+            let problem = Problem::no_route(path);
+            if is_page(path) {
+                if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                    return problem_page(state, &problem);
+                }
+            }
+            problem_response(&problem)
+        }
+    }
+}
+
+/// The site's error page for a problem (a page path that does not exist).
+fn problem_page(state: &AppState, problem: &Problem) -> HttpResponse {
+    let registry = state.live.current();
+    let mut context = tera::Context::new();
+    context.insert("problem", problem);
+    context.insert(
+        "frame",
+        &serde_json::json!({
+            "demo_notice": registry.demo.then_some(super::api::DEMO_NOTICE),
+            "revision": registry.revision.as_ref().map(|r| r.tag()),
+            "today": state.clock.today().to_string(),
+        }),
+    );
+    match state.templates.render("error.html", &context) {
+        Ok(html) => HttpResponse::build(problem.status())
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, ERROR_CACHE_CONTROL))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = ?e, "error page failed");
+            problem_response(problem)
+        }
+    }
+}
+
+/// The methods the path answers to, if it exists: for the API as its OpenAPI description says,
+/// for the rest (pages, assets, docs) `GET`.
+fn allowed_methods(req: &HttpRequest) -> Option<String> {
+    let path = req.path();
+    // The most specific template wins (`/flags/batch` before `/flags/{code}`).
+    let api_path = API_PATHS
+        .iter()
+        .filter(|p| p.matches(path))
+        .max_by_key(|p| p.segments.iter().filter(|s| s.is_some()).count());
+    let mut methods: Vec<&'static str> = match api_path {
+        Some(p) => p.methods.clone(),
+        None if req.resource_map().has_resource(path) => vec!["GET"],
+        None => return None,
+    };
+    if methods.contains(&"GET") {
+        methods.insert(
+            methods.iter().position(|m| *m == "GET").unwrap_or(0) + 1,
+            "HEAD",
+        );
+    }
+    methods.push("OPTIONS");
+    Some(methods.join(", "))
+}
+
+/// A path template of the OpenAPI description and its methods.
+struct ApiPath {
+    segments: Vec<Option<String>>,
+    methods: Vec<&'static str>,
+}
+
+impl ApiPath {
+    fn matches(&self, path: &str) -> bool {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        parts.len() == self.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(parts)
+                .all(|(segment, part)| match segment {
+                    Some(literal) => literal == part,
+                    None => !part.is_empty(),
+                })
+    }
+}
+
+static API_PATHS: LazyLock<Vec<ApiPath>> = LazyLock::new(|| {
+    let document = super::api::document();
+    document
+        .paths
+        .paths
+        .iter()
+        .map(|(template, item)| ApiPath {
+            segments: template
+                .trim_start_matches('/')
+                .split('/')
+                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
+                .collect(),
+            methods: [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+            .collect(),
+        })
+        .collect()
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags() {
+        let tag = "\"3-0123456789abcdef\"";
+        assert!(etag_matches(tag, tag));
+        assert!(etag_matches("\"x\", W/\"3-0123456789abcdef\"", tag));
+        assert!(!etag_matches("\"3-0123456789abcdee\"", tag));
+        assert!(!etag_matches("*", tag));
+    }
+
+    #[test]
+    fn scopes() {
+        assert!(data_keyed("/api/v1/institutions/x"));
+        assert!(data_keyed("/"));
+        assert!(data_keyed("/institutions/x"));
+        assert!(!data_keyed("/healthz"));
+        assert!(!data_keyed("/static/site.css"));
+        assert!(!data_keyed("/api/docs/swagger-ui.css"));
+        assert!(is_page("/institutions/x"));
+        assert!(!is_page("/api/v1/institutions/x"));
+    }
+
+    #[test]
+    fn api_path_templates() {
+        let p = ApiPath {
+            segments: vec![
+                Some("api".into()),
+                Some("v1".into()),
+                Some("institutions".into()),
+                None,
+            ],
+            methods: vec!["GET"],
+        };
+        assert!(p.matches("/api/v1/institutions/913304"));
+        assert!(!p.matches("/api/v1/institutions"));
+        assert!(!p.matches("/api/v1/institutions/"));
+        assert!(!p.matches("/api/v1/institutions/x/y"));
+    }
+}

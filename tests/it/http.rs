@@ -1,0 +1,491 @@
+//! HTTP semantics through the real app, on both backends: strong ETags and 304s, cache headers,
+//! CORS, problem+json for unknown paths and wrong methods, and the API docs.
+
+use std::time::Duration;
+
+use envcredit::bundle::records::Records;
+use envcredit::bundle::Dataset;
+use reqwest::{header, Method, Response};
+
+use crate::backends;
+use crate::helpers::*;
+
+fn header_of(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().expect("ascii header").to_string())
+}
+
+fn etag_of(response: &Response) -> String {
+    header_of(response, "etag").expect("an ETag")
+}
+
+async fn send(app: &TestApp, method: Method, path: &str, headers: &[(&str, &str)]) -> Response {
+    let mut request = app
+        .client
+        .request(method, format!("{}{}", app.address, path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("request")
+}
+
+/// A strong ETag `"<sequence>-<16 hex>"`: `"1-0123456789abcdef"`.
+fn assert_strong(etag: &str, sequence: u64) {
+    let inner = etag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("quoted, not weak: {etag}"));
+    let (seq, hash) = inner.split_once('-').expect("<sequence>-<hash>");
+    assert_eq!(seq, sequence.to_string(), "{etag}");
+    assert_eq!(hash.len(), 16, "{etag}");
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{etag}");
+}
+
+async fn conditional_requests(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let path = format!("/api/v1/institutions/{}", code(1));
+
+    let first = app.get(&path).await;
+    assert_eq!(first.status().as_u16(), 200);
+    let etag = etag_of(&first);
+    assert_strong(&etag, 1);
+    assert_eq!(
+        header_of(&first, "cache-control").as_deref(),
+        Some("public, max-age=60")
+    );
+    let revision = header_of(&first, "x-data-revision").expect("X-Data-Revision");
+    let as_of = header_of(&first, "x-data-as-of").expect("X-Data-As-Of");
+    assert_eq!(
+        etag_of(&app.get(&path).await),
+        etag,
+        "same request, same tag"
+    );
+
+    // If-None-Match → 304, no body, the headers a cache needs.
+    let cached = send(&app, Method::GET, &path, &[("if-none-match", &etag)]).await;
+    assert_eq!(cached.status().as_u16(), 304);
+    assert_eq!(etag_of(&cached), etag);
+    assert_eq!(
+        header_of(&cached, "cache-control").as_deref(),
+        Some("public, max-age=60")
+    );
+    assert_eq!(header_of(&cached, "x-data-revision"), Some(revision));
+    assert_eq!(header_of(&cached, "x-data-as-of"), Some(as_of));
+    assert!(cached.bytes().await.expect("body").is_empty());
+    // A list of tags, and the weak form of ours, match too (weak comparison).
+    for inm in [
+        format!("\"0-0000000000000000\", {etag}"),
+        format!("W/{etag}"),
+    ] {
+        let r = send(&app, Method::GET, &path, &[("if-none-match", &inm)]).await;
+        assert_eq!(r.status().as_u16(), 304, "{inm}");
+    }
+    // Another tag: the full answer.
+    let other = send(
+        &app,
+        Method::GET,
+        &path,
+        &[("if-none-match", "\"1-0000000000000000\"")],
+    )
+    .await;
+    assert_eq!(other.status().as_u16(), 200);
+    assert!(!other.bytes().await.expect("body").is_empty());
+
+    // HEAD: the GET's headers and tag, no body; conditional too.
+    let head = send(&app, Method::HEAD, &path, &[]).await;
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(etag_of(&head), etag);
+    assert!(head.bytes().await.expect("body").is_empty());
+    let head = send(&app, Method::HEAD, &path, &[("if-none-match", &etag)]).await;
+    assert_eq!(head.status().as_u16(), 304);
+
+    // A different request is a different tag: query, language, path.
+    let mut tags = vec![etag.clone()];
+    for (p, headers) in [
+        (format!("{path}?as_of=2024-12-01"), vec![]),
+        (format!("{path}?revision=1"), vec![]),
+        (path.clone(), vec![("accept-language", "en")]),
+        (format!("/api/v1/institutions/{}", code(2)), vec![]),
+    ] {
+        let r = send(&app, Method::GET, &p, &headers).await;
+        assert_eq!(r.status().as_u16(), 200, "{p}");
+        let tag = etag_of(&r);
+        assert_strong(&tag, 1);
+        assert!(!tags.contains(&tag), "{p} {headers:?} has its own tag");
+        tags.push(tag);
+    }
+    // The old tag does not match another query.
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("{path}?as_of=2024-12-01"),
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 200);
+
+    // Pages: tagged, Vary: Accept-Language, 304.
+    let page_path = format!("/institutions/{}", code(1));
+    let page = app.get(&page_path).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let page_tag = etag_of(&page);
+    assert_strong(&page_tag, 1);
+    assert!(header_of(&page, "vary")
+        .expect("Vary")
+        .to_ascii_lowercase()
+        .contains("accept-language"));
+    let page = send(
+        &app,
+        Method::GET,
+        &page_path,
+        &[("if-none-match", &page_tag)],
+    )
+    .await;
+    assert_eq!(page.status().as_u16(), 304);
+    assert!(header_of(&page, "vary")
+        .expect("Vary on the 304")
+        .to_ascii_lowercase()
+        .contains("accept-language"));
+    let home = app.get("/").await;
+    assert_strong(&etag_of(&home), 1);
+    let html = home.text().await.expect("html");
+    assert!(
+        html.contains("href=\"/api/docs/\""),
+        "footer links the docs"
+    );
+
+    // The OpenAPI document is tagged too; /healthz never.
+    let spec = app.get("/api/v1/openapi.json").await;
+    let spec_tag = etag_of(&spec);
+    let spec = send(
+        &app,
+        Method::GET,
+        "/api/v1/openapi.json",
+        &[("if-none-match", &spec_tag)],
+    )
+    .await;
+    assert_eq!(spec.status().as_u16(), 304);
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(header_of(&health, "etag"), None);
+    assert_eq!(
+        header_of(&health, "cache-control").as_deref(),
+        Some("no-store")
+    );
+}
+backends!(conditional_requests_answer_304, conditional_requests);
+
+async fn new_revision(db: TestDb) {
+    let mut config = config(&db);
+    config.poll_interval_seconds = 1;
+    let (first, hash1) = first_bundle();
+    import(&db, &config, &first).expect("imports");
+    let app = spawn_app(config.clone(), date(2025, 1, 10)).await;
+    let path = format!("/api/v1/institutions/{}", code(1));
+    let before = etag_of(&app.get(&path).await);
+    assert_strong(&before, 1);
+
+    let list = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        hash1,
+        None,
+        Records::DishonestyList(vec![listing(1, "嘉环信〔2024〕9号")]),
+    ));
+    import(&db, &config, &list.sign(&pipeline_key())).expect("second bundle imports");
+
+    let mut after = None;
+    for _ in 0..50 {
+        let r = app.get(&path).await;
+        if header_of(&r, "x-data-revision").is_some_and(|v| v.starts_with("2-")) {
+            after = Some(etag_of(&r));
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = after.expect("the new revision is served");
+    assert_strong(&after, 2);
+    assert_ne!(before, after);
+    // The old tag is stale now: the full answer, with the new tag.
+    let r = send(&app, Method::GET, &path, &[("if-none-match", &before)]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(etag_of(&r), after);
+    // Asking for the earlier revision answers from it (and says so), also on a 304.
+    let old = format!("{path}?revision=1");
+    let r = app.get(&old).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let tag = etag_of(&r);
+    let r = send(&app, Method::GET, &old, &[("if-none-match", &tag)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+    assert!(header_of(&r, "x-data-revision").is_some_and(|v| v.starts_with("1-")));
+}
+backends!(a_new_revision_changes_the_etag, new_revision);
+
+async fn cors(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    for path in ["/api/v1/flags/batch", "/api/v1/joint-punishment/batch"] {
+        let preflight = send(
+            &app,
+            Method::OPTIONS,
+            path,
+            &[
+                ("origin", "https://bids.example.org"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+        )
+        .await;
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+        assert_eq!(
+            header_of(&preflight, "access-control-allow-origin").as_deref(),
+            Some("*")
+        );
+        let methods = header_of(&preflight, "access-control-allow-methods").expect("methods");
+        assert!(methods.contains("POST"), "{methods}");
+        let headers = header_of(&preflight, "access-control-allow-headers").expect("headers");
+        assert!(
+            headers.to_ascii_lowercase().contains("content-type"),
+            "{headers}"
+        );
+        assert_eq!(
+            header_of(&preflight, "access-control-max-age").as_deref(),
+            Some("3600")
+        );
+    }
+
+    // The batch itself, cross-origin.
+    let response = app
+        .client
+        .post(format!("{}/api/v1/flags/batch", app.address))
+        .header("origin", "https://bids.example.org")
+        .json(&serde_json::json!({ "codes": [code(1)] }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        header_of(&response, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+
+    // A conditional GET from a browser app: If-None-Match may be sent, the tag and revision read.
+    let preflight = send(
+        &app,
+        Method::OPTIONS,
+        "/api/v1/institutions",
+        &[
+            ("origin", "https://news.example.org"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "if-none-match"),
+        ],
+    )
+    .await;
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let get = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/institutions/{}", code(1)),
+        &[("origin", "https://news.example.org")],
+    )
+    .await;
+    assert_eq!(get.status().as_u16(), 200);
+    assert_eq!(
+        header_of(&get, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    let exposed = header_of(&get, "access-control-expose-headers")
+        .expect("exposed headers")
+        .to_ascii_lowercase();
+    for name in ["etag", "x-data-revision", "x-data-as-of"] {
+        assert!(exposed.contains(name), "{exposed} lacks {name}");
+    }
+}
+backends!(cors_is_open_for_reads_and_batches, cors);
+
+async fn problems(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    async fn problem(response: Response, status: u16) -> serde_json::Value {
+        assert_eq!(response.status().as_u16(), status, "{}", response.url());
+        assert_eq!(
+            header_of(&response, "content-type").as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            response.url()
+        );
+        assert_eq!(
+            header_of(&response, "cache-control").as_deref(),
+            Some("no-store"),
+            "{}",
+            response.url()
+        );
+        assert_eq!(header_of(&response, "etag"), None, "{}", response.url());
+        response.json().await.expect("problem json")
+    }
+
+    // Errors from handlers, extractors and routing: never cached, never tagged.
+    let p = problem(
+        app.get(&format!("/api/v1/institutions/{}", code(99))).await,
+        404,
+    )
+    .await;
+    assert_eq!(p["code"], "not-found");
+    let p = problem(app.get("/api/v1/institutions/123").await, 400).await;
+    assert_eq!(p["code"], "invalid-code");
+    let p = problem(
+        app.get(&format!("/api/v1/institutions/{}?nope=1", code(1)))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(p["code"], "bad-request");
+    for path in ["/api/v1/nope", "/api/nope", "/api/v1/institutions/x/y"] {
+        let p = problem(app.get(path).await, 404).await;
+        assert_eq!(p["type"], "/problems/not-found");
+        assert_eq!(p["status"], 404);
+    }
+
+    // Wrong method: 405 with Allow.
+    let r = send(
+        &app,
+        Method::POST,
+        &format!("/api/v1/institutions/{}", code(1)),
+        &[],
+    )
+    .await;
+    let allow = header_of(&r, "allow").expect("Allow");
+    assert!(allow.contains("GET") && !allow.contains("POST"), "{allow}");
+    let p = problem(r, 405).await;
+    assert_eq!(p["code"], "method-not-allowed");
+    let r = send(&app, Method::DELETE, "/api/v1/flags/batch", &[]).await;
+    assert_eq!(header_of(&r, "allow").as_deref(), Some("POST, OPTIONS"));
+    problem(r, 405).await;
+
+    // Batch bodies: wrong JSON is 400, not sent as JSON 415, too large 413.
+    let batch = format!("{}/api/v1/flags/batch", app.address);
+    let r = app
+        .client
+        .post(&batch)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    problem(r, 400).await;
+    let r = app.client.post(&batch).send().await.expect("request");
+    problem(r, 415).await;
+    let r = app
+        .client
+        .post(&batch)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .expect("request");
+    problem(r, 415).await;
+    let huge = serde_json::json!({ "codes": vec![code(1); 20_000] });
+    let r = app
+        .client
+        .post(&batch)
+        .json(&huge)
+        .send()
+        .await
+        .expect("request");
+    problem(r, 413).await;
+
+    // An unknown page: the site's error page, not cached.
+    let r = app.get("/no-such-page").await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(header_of(&r, "cache-control").as_deref(), Some("no-store"));
+    assert!(header_of(&r, "content-type")
+        .expect("content type")
+        .starts_with("text/html"));
+    let r = app.get(&format!("/institutions/{}", code(99))).await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(header_of(&r, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(header_of(&r, "etag"), None);
+}
+backends!(errors_are_uncached_problems, problems);
+
+async fn api_docs(db: TestDb) {
+    let config = config(&db);
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    for path in ["/api/docs/", "/api/docs", "/api/docs/index.html"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(header_of(&r, "content-type")
+            .expect("content type")
+            .starts_with("text/html"));
+        // Served under the site's strict policy: no inline script or style is needed.
+        let csp = header_of(&r, "content-security-policy").expect("CSP");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        let html = r.text().await.expect("html");
+        assert!(html.contains("swagger-ui"), "{html}");
+        assert!(!html.contains("<script>"), "no inline script: {html}");
+        assert!(!html.contains("<style"), "no inline style: {html}");
+    }
+    let init = app.get("/api/docs/swagger-initializer.js").await;
+    assert_eq!(init.status().as_u16(), 200);
+    let init = init.text().await.expect("js");
+    assert!(init.contains("/api/v1/openapi.json"), "{init}");
+    assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+    for (asset, kind) in [
+        ("/api/docs/swagger-ui-bundle.js", "javascript"),
+        ("/api/docs/swagger-ui.css", "text/css"),
+    ] {
+        let r = app.get(asset).await;
+        assert_eq!(r.status().as_u16(), 200, "{asset}");
+        assert!(
+            header_of(&r, "content-type")
+                .expect("content type")
+                .contains(kind),
+            "{asset}"
+        );
+        assert!(r.bytes().await.expect("asset").len() > 10_000, "{asset}");
+    }
+    let missing = app.get("/api/docs/no-such-file.js").await;
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(
+        header_of(&missing, "content-type").as_deref(),
+        Some("application/problem+json")
+    );
+}
+backends!(api_docs_are_served, api_docs);
+
+/// Nothing in the middleware depends on the header parser's leniency: a raw `If-None-Match`
+/// that is not a list of tags is simply no match.
+async fn odd_if_none_match(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let path = format!("/api/v1/institutions/{}", code(1));
+    for inm in ["", ",,,", "garbage", "W/"] {
+        let r = send(&app, Method::GET, &path, &[("if-none-match", inm)]).await;
+        assert_eq!(r.status().as_u16(), 200, "{inm:?}");
+    }
+    // `*` matches any current representation.
+    let r = send(
+        &app,
+        Method::GET,
+        &path,
+        &[(header::IF_NONE_MATCH.as_str(), "*")],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 304);
+}
+backends!(odd_if_none_match_headers, odd_if_none_match);
