@@ -289,6 +289,16 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         .map(|(i, inst)| {
             let total = if i == 5 { 8850 } else { target_total(&mut rng) };
             let mut r = result(inst, &mut rng, total);
+            if i == 20 {
+                // Still on the serious-dishonesty list (in force since 2023-03-15).
+                art11(
+                    &mut r,
+                    Art11Ground::SeriousDishonestyList,
+                    "被列入严重失信名单（嘉环信〔2023〕1号）",
+                    date(2023, 3, 15),
+                    true,
+                );
+            }
             if i == 3 {
                 art11(
                     &mut r,
@@ -354,6 +364,16 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         .map(|(i, inst)| {
             let total = target_total(&mut rng);
             let mut r = result(inst, &mut rng, total);
+            if i == 20 {
+                // Still on the serious-dishonesty list (in force since 2023-03-15).
+                art11(
+                    &mut r,
+                    Art11Ground::SeriousDishonestyList,
+                    "被列入严重失信名单（嘉环信〔2023〕1号）",
+                    date(2023, 3, 15),
+                    true,
+                );
+            }
             if i == 8 {
                 r.objection = Some(Objection {
                     status: ObjectionStatus::UnderReview,
