@@ -89,6 +89,27 @@ pub(super) fn at_revision(current: &Registry, sequence: u64) -> Option<Registry>
         withheld: current.withheld.clone(),
         integrity_failures: current.integrity_failures,
         chain: current.chain.clone(),
+        current_listings: current
+            .institutions
+            .values()
+            .flat_map(|i| i.listings.iter())
+            .map(|l| {
+                let key = (l.listing.code.clone(), l.listing.decision_number.clone());
+                (key, l.clone())
+            })
+            .collect(),
+        current_violations: current
+            .institutions
+            .values()
+            .flat_map(|i| i.violations.iter())
+            .map(|v| {
+                let key = (
+                    v.violation.code.clone(),
+                    v.violation.decision_number.clone(),
+                );
+                (key, v.clone())
+            })
+            .collect(),
         ..Registry::default()
     };
     assemble(len, &mut registry);

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 
-use super::Registry;
+use super::{ListingView, Registry, ViolationView};
 use crate::bundle::records::{ChangeKind, ListingState, Records};
 use crate::bundle::{Dataset, VerifiedBundle};
 
@@ -55,10 +55,14 @@ pub struct Event {
     pub summary: String,
 }
 
-/// Events of the bundles after `since`, in order; those of withheld institutions are left out.
-pub fn events_since(registry: &Registry, since: u64) -> Vec<Event> {
+/// Events of the bundles after `since`, in order; those of withheld institutions are left out,
+/// and so are those of listings and violations not displayed on `today` (docs/rules.md,
+/// "Public display limits"), judged on each one as last known.
+pub fn events_since(registry: &Registry, since: u64, today: NaiveDate) -> Vec<Event> {
     let mut previous: BTreeMap<Dataset, &VerifiedBundle> = BTreeMap::new();
     let mut events = Vec::new();
+    let mut listings: BTreeMap<(&str, &str), ListingView> = BTreeMap::new();
+    let mut violations: BTreeMap<(&str, &str), ViolationView> = BTreeMap::new();
     let last = registry.revision.as_ref().map_or(0, |r| r.sequence);
     for b in registry
         .chain
@@ -69,13 +73,60 @@ pub fn events_since(registry: &Registry, since: u64) -> Vec<Event> {
         if b.manifest.sequence > since {
             diff(before, b, &mut events);
         }
+        last_known(b, &mut listings, &mut violations);
     }
     events.retain(|e| {
-        e.code
+        if e.code
             .as_ref()
-            .is_none_or(|c| !registry.withheld.contains_key(c))
+            .is_some_and(|c| registry.withheld.contains_key(c))
+        {
+            return false;
+        }
+        let (Some(code), Some(reference)) = (e.code.as_deref(), e.reference.as_deref()) else {
+            return true;
+        };
+        match e.dataset {
+            Dataset::DishonestyList => listings
+                .get(&(code, reference))
+                .is_none_or(|l| registry.listing_displayed(l, today)),
+            Dataset::Violations => violations
+                .get(&(code, reference))
+                .is_none_or(|v| registry.violation_displayed(v, today)),
+            Dataset::Evaluation(_) => true,
+        }
     });
     events
+}
+
+/// Records each listing and violation of the bundle as last known, by (code, decision number).
+fn last_known<'a>(
+    b: &'a VerifiedBundle,
+    listings: &mut BTreeMap<(&'a str, &'a str), ListingView>,
+    violations: &mut BTreeMap<(&'a str, &'a str), ViolationView>,
+) {
+    match &b.records {
+        Records::DishonestyList(records) => {
+            for (i, l) in records.iter().enumerate() {
+                let view = ListingView {
+                    sequence: b.manifest.sequence,
+                    leaf_index: i as u64,
+                    listing: l.clone(),
+                };
+                listings.insert((&l.code, &l.decision_number), view);
+            }
+        }
+        Records::Violations(records) => {
+            for (i, v) in records.iter().enumerate() {
+                let view = ViolationView {
+                    sequence: b.manifest.sequence,
+                    leaf_index: i as u64,
+                    violation: v.clone(),
+                };
+                violations.insert((&v.code, &v.decision_number), view);
+            }
+        }
+        Records::Evaluation(_) => {}
+    }
 }
 
 fn event(b: &VerifiedBundle, kind: EventKind, summary: String) -> Event {

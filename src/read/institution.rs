@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 
 use crate::bundle::records::{ChangeKind, EvaluationRecord, Listing, ListingState, Violation};
 use crate::domain::county::County;
@@ -95,6 +95,29 @@ impl ListingView {
             }
         }
     }
+
+    /// Whether the listing is publicly displayed on `today` (docs/rules.md, "Public display
+    /// limits"): in publicity or in force, always; repaired, until its `ended_on` (it leaves
+    /// display at once); removed, while `today < max(listed_on + 5 years, ended_on)`.
+    /// Decided by today, never by the date or revision a question asks about.
+    pub fn displayed(&self, today: NaiveDate) -> bool {
+        let l = &self.listing;
+        match l.state {
+            ListingState::Publicity | ListingState::InForce => true,
+            ListingState::Repaired => l.ended_on.is_some_and(|end| today < end),
+            ListingState::Removed => {
+                let history = five_years_after(l.listed_on);
+                today < l.ended_on.map_or(history, |end| end.max(history))
+            }
+        }
+    }
+}
+
+/// The day adverse information determined on `on` leaves public display: the same month and
+/// day 5 years later (29 February → 28 February).
+fn five_years_after(on: NaiveDate) -> NaiveDate {
+    on.checked_add_months(Months::new(60))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +125,15 @@ pub struct ViolationView {
     pub sequence: u64,
     pub leaf_index: u64,
     pub violation: Violation,
+}
+
+impl ViolationView {
+    /// Whether the violation is publicly displayed on `today`: until 5 years after its
+    /// decision, i.e. while `today < decided_on + 5 years` (docs/rules.md, "Public display
+    /// limits"). Decided by today, never by the date or revision a question asks about.
+    pub fn displayed(&self, today: NaiveDate) -> bool {
+        today < five_years_after(self.violation.decided_on)
+    }
 }
 
 /// An institution: identity from its latest final record, results by year, listings, violations.
@@ -160,6 +192,101 @@ mod tests {
                 }),
             },
         }
+    }
+
+    fn listing(
+        state: ListingState,
+        listed_on: NaiveDate,
+        ended_on: Option<NaiveDate>,
+    ) -> ListingView {
+        ListingView {
+            sequence: 1,
+            leaf_index: 0,
+            listing: Listing {
+                code: "X".into(),
+                name: "N".into(),
+                decision_number: "D".into(),
+                reason: "r".into(),
+                state,
+                listed_on,
+                in_force_from: (state != ListingState::Publicity).then_some(listed_on),
+                ended_on,
+                change: None,
+            },
+        }
+    }
+
+    fn violation(decided_on: NaiveDate) -> ViolationView {
+        ViolationView {
+            sequence: 1,
+            leaf_index: 0,
+            violation: Violation {
+                code: "X".into(),
+                name: "N".into(),
+                decision_number: "V".into(),
+                authority: "a".into(),
+                description: "d".into(),
+                decided_on,
+                change: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_violation_is_displayed_until_five_years_after_its_decision() {
+        let v = violation(date(2019, 6, 1));
+        assert!(v.displayed(date(2019, 6, 1)));
+        assert!(v.displayed(date(2024, 5, 31)));
+        assert!(!v.displayed(date(2024, 6, 1)));
+        // Decided on a leap day: the cut-off is 28 February.
+        let leap = violation(date(2020, 2, 29));
+        assert!(leap.displayed(date(2025, 2, 27)));
+        assert!(!leap.displayed(date(2025, 2, 28)));
+    }
+
+    #[test]
+    fn listings_in_publicity_or_in_force_are_displayed_however_old() {
+        let today = date(2040, 1, 1);
+        assert!(listing(ListingState::Publicity, date(2019, 6, 1), None).displayed(today));
+        assert!(listing(ListingState::InForce, date(2019, 6, 1), None).displayed(today));
+    }
+
+    #[test]
+    fn a_repaired_listing_leaves_display_from_its_end() {
+        let l = listing(
+            ListingState::Repaired,
+            date(2024, 3, 1),
+            Some(date(2025, 2, 1)),
+        );
+        assert!(l.displayed(date(2025, 1, 31)));
+        assert!(!l.displayed(date(2025, 2, 1)));
+    }
+
+    #[test]
+    fn a_removed_listing_stays_until_five_years_after_listing_or_its_end_if_later() {
+        let l = listing(
+            ListingState::Removed,
+            date(2019, 6, 1),
+            Some(date(2021, 1, 1)),
+        );
+        assert!(l.displayed(date(2024, 5, 31)));
+        assert!(!l.displayed(date(2024, 6, 1)));
+        // Ended after its 5 years: displayed until it ended.
+        let late = listing(
+            ListingState::Removed,
+            date(2019, 6, 1),
+            Some(date(2025, 3, 1)),
+        );
+        assert!(late.displayed(date(2025, 2, 28)));
+        assert!(!late.displayed(date(2025, 3, 1)));
+        // Listed on a leap day.
+        let leap = listing(
+            ListingState::Removed,
+            date(2020, 2, 29),
+            Some(date(2020, 6, 1)),
+        );
+        assert!(leap.displayed(date(2025, 2, 27)));
+        assert!(!leap.displayed(date(2025, 2, 28)));
     }
 
     fn grade_on(result: &YearResult, on: NaiveDate) -> Option<Grade> {

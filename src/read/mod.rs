@@ -86,6 +86,11 @@ pub struct Registry {
     pub integrity_failures: u64,
     /// The verified chain (the bundles this view and every earlier revision are built from).
     pub chain: std::sync::Arc<Vec<crate::bundle::VerifiedBundle>>,
+    /// In a view at an earlier revision: the listings and violations as the current view knows
+    /// them, by (code, decision number). Display is decided by today on current knowledge, so
+    /// an earlier revision never shows what has since left display. Empty in the current view.
+    pub current_listings: BTreeMap<(String, String), ListingView>,
+    pub current_violations: BTreeMap<(String, String), ViolationView>,
 }
 
 /// The grade an institution holds on a date, if any (Art. 18).
@@ -116,6 +121,51 @@ impl Registry {
     /// The year whose grades are valid on `on`, for everyone (Art. 18).
     pub fn valid_year(&self, on: NaiveDate) -> Option<Validity> {
         valid_year(&self.year_dates(), on)
+    }
+
+    /// Whether a listing of this view is publicly displayed on `today`: the one rule
+    /// ([`ListingView::displayed`]) applied to the listing as currently known.
+    pub fn listing_displayed(&self, l: &ListingView, today: NaiveDate) -> bool {
+        let key = (l.listing.code.clone(), l.listing.decision_number.clone());
+        self.current_listings
+            .get(&key)
+            .unwrap_or(l)
+            .displayed(today)
+    }
+
+    /// Whether a violation of this view is publicly displayed on `today`: the one rule
+    /// ([`ViolationView::displayed`]) applied to the violation as currently known.
+    pub fn violation_displayed(&self, v: &ViolationView, today: NaiveDate) -> bool {
+        let key = (
+            v.violation.code.clone(),
+            v.violation.decision_number.clone(),
+        );
+        self.current_violations
+            .get(&key)
+            .unwrap_or(v)
+            .displayed(today)
+    }
+
+    /// The institution's listings displayed on `today`.
+    pub fn displayed_listings<'a>(
+        &'a self,
+        inst: &'a Institution,
+        today: NaiveDate,
+    ) -> impl Iterator<Item = &'a ListingView> + 'a {
+        inst.listings
+            .iter()
+            .filter(move |l| self.listing_displayed(l, today))
+    }
+
+    /// The institution's violations displayed on `today`.
+    pub fn displayed_violations<'a>(
+        &'a self,
+        inst: &'a Institution,
+        today: NaiveDate,
+    ) -> impl Iterator<Item = &'a ViolationView> + 'a {
+        inst.violations
+            .iter()
+            .filter(move |v| self.violation_displayed(v, today))
     }
 
     /// The institution's valid grade on `on`: its record in the valid year, as known now

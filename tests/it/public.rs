@@ -1,6 +1,6 @@
 //! The public's endpoints: search, years and results, lists, statistics, the change feed.
 
-use envcredit::bundle::records::{Change, ChangeKind, Records, Violation};
+use envcredit::bundle::records::{Change, ChangeKind, ListingState, Records, Violation};
 use envcredit::bundle::Dataset;
 
 use crate::backends;
@@ -176,13 +176,14 @@ async fn lists(db: TestDb) {
     let (_, in_force) = app.get_json("/api/v1/dishonesty-list").await;
     assert_eq!(in_force["total"], 1, "{in_force}");
     assert_eq!(in_force["items"][0]["code"], code(3));
+    // The listing repaired on 2025-02-01 has left public display (docs/rules.md).
     let (_, all) = app.get_json("/api/v1/dishonesty-list?state=all").await;
-    assert_eq!(all["total"], 2);
-    // As of before the repair, both were in force.
+    assert_eq!(all["total"], 1);
+    // Also as of before the repair: display is decided by today.
     let (_, before) = app
         .get_json("/api/v1/dishonesty-list?as_of=2025-01-31")
         .await;
-    assert_eq!(before["total"], 2);
+    assert_eq!(before["total"], 1);
     let csv = app
         .get("/api/v1/dishonesty-list.csv?state=all")
         .await
@@ -192,7 +193,7 @@ async fn lists(db: TestDb) {
     assert!(csv.starts_with(
         "code,name,decision_number,reason,state,in_force,listed_on,in_force_from,ended_on"
     ));
-    assert_eq!(csv.lines().count(), 3);
+    assert_eq!(csv.lines().count(), 2);
     let (_, violations) = app.get_json("/api/v1/violations").await;
     assert_eq!(
         violations["items"][0]["decision_number"],
@@ -234,9 +235,9 @@ async fn change_feed(db: TestDb) {
         .collect();
     assert_eq!(
         kinds,
+        // The repaired listing's event has left display with it.
         [
             "year_published",
-            "listing_added",
             "listing_added",
             "violation_added",
             "correction"
@@ -260,7 +261,7 @@ async fn change_feed(db: TestDb) {
     );
     let xml = atom.text().await.expect("xml");
     assert!(xml.contains("<feed"), "{xml}");
-    assert_eq!(xml.matches("<entry>").count(), 5);
+    assert_eq!(xml.matches("<entry>").count(), 4);
     assert!(xml.contains("复核更正经营管理项得分"));
 }
 backends!(change_feed_json_and_atom, change_feed);
@@ -284,3 +285,255 @@ async fn empty_csv(db: TestDb) {
     assert!(csv.starts_with("code,name,decision_number,authority,description,decided_on\n"));
 }
 backends!(empty_exports_keep_their_header, empty_csv);
+
+/// Display limits (docs/rules.md): a violation decided 2019-06-01 is displayed through
+/// 2024-05-31 and gone from every answer on 2024-06-01.
+fn seed_old_violation(db: &TestDb) -> envcredit::config::Config {
+    let config = config(db);
+    let violation = Violation {
+        code: code(4),
+        name: "南湖测试4号环境检测有限公司".into(),
+        decision_number: "嘉环罚字〔2019〕4号".into(),
+        authority: "嘉兴市生态环境局".into(),
+        description: "出具虚假监测报告".into(),
+        decided_on: date(2019, 6, 1),
+        change: None,
+    };
+    let bundle = Parts::of(&draft(
+        Dataset::Violations,
+        1,
+        [0; 32],
+        None,
+        Records::Violations(vec![violation]),
+    ));
+    import(db, &config, &bundle.sign(&pipeline_key())).expect("violations");
+    config
+}
+
+async fn violation_display(db: TestDb) {
+    let config = seed_old_violation(&db);
+    let decision = "嘉环罚字〔2019〕4号";
+    let institution = format!("/api/v1/institutions/{}", code(4));
+
+    let shown = spawn_app(config.clone(), date(2024, 5, 31)).await;
+    let (_, list) = shown.get_json("/api/v1/violations").await;
+    assert_eq!(list["total"], 1, "{list}");
+    let csv = shown
+        .get("/api/v1/violations.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(csv.contains(decision));
+    let (_, inst) = shown.get_json(&institution).await;
+    assert_eq!(inst["violations"][0]["decision_number"], decision);
+    let (_, feed) = shown.get_json("/api/v1/changes").await;
+    assert_eq!(feed["events"][0]["reference"], decision, "{feed}");
+
+    let hidden = spawn_app(config, date(2024, 6, 1)).await;
+    let (_, list) = hidden.get_json("/api/v1/violations").await;
+    assert_eq!(list["total"], 0, "{list}");
+    let csv = hidden
+        .get("/api/v1/violations.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(!csv.contains(decision));
+    let (_, inst) = hidden.get_json(&institution).await;
+    assert_eq!(inst["violations"], serde_json::json!([]), "{inst}");
+    let (_, then) = hidden
+        .get_json(&format!("{institution}?as_of=2020-01-01&revision=1"))
+        .await;
+    assert_eq!(then["violations"], serde_json::json!([]), "{then}");
+    let (_, feed) = hidden.get_json("/api/v1/changes").await;
+    assert_eq!(feed["events"], serde_json::json!([]), "{feed}");
+    let html = hidden
+        .get(&format!("/institutions/{}", code(4)))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains(decision));
+}
+backends!(
+    a_violation_leaves_display_five_years_after_its_decision,
+    violation_display
+);
+
+/// The chain: evaluation-2024; the list with 2 in force and 3 (listed 2024-03-01) removed on
+/// 2024-12-01; the list with 2 repaired on 2025-02-01.
+fn seed_ended_listings(db: &TestDb) -> envcredit::config::Config {
+    let config = config(db);
+    let first = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        1,
+        [0; 32],
+        Some(schedule_2024()),
+        Records::Evaluation(records_2024()),
+    ));
+    import(db, &config, &first.sign(&pipeline_key())).expect("2024");
+    let mut removed = listing(3, "嘉环信〔2024〕3号");
+    removed.state = ListingState::Removed;
+    removed.ended_on = Some(date(2024, 12, 1));
+    let list = Parts::of(&draft(
+        Dataset::DishonestyList,
+        2,
+        first.hash(),
+        None,
+        Records::DishonestyList(vec![listing(2, "嘉环信〔2024〕2号"), removed.clone()]),
+    ));
+    import(db, &config, &list.sign(&pipeline_key())).expect("list");
+    let mut repaired = listing(2, "嘉环信〔2024〕2号");
+    repaired.state = ListingState::Repaired;
+    repaired.ended_on = Some(date(2025, 2, 1));
+    let ended = Parts::of(&draft(
+        Dataset::DishonestyList,
+        3,
+        list.hash(),
+        None,
+        Records::DishonestyList(vec![repaired, removed]),
+    ));
+    import(db, &config, &ended.sign(&pipeline_key())).expect("ended");
+    config
+}
+
+async fn post_json(app: &TestApp, path: &str, body: &serde_json::Value) -> serde_json::Value {
+    app.client
+        .post(format!("{}{path}", app.address))
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn listing_display(db: TestDb) {
+    let config = seed_ended_listings(&db);
+    let repaired = "嘉环信〔2024〕2号";
+    let removed = "嘉环信〔2024〕3号";
+    let app = spawn_app(config.clone(), date(2025, 3, 1)).await;
+
+    // The repaired listing is gone from the list, also as of before the repair and at the
+    // revision where it was in force; the removed one stays as history.
+    for query in [
+        "state=all",
+        "state=all&as_of=2025-01-01",
+        "state=all&revision=2",
+    ] {
+        let (status, list) = app
+            .get_json(&format!("/api/v1/dishonesty-list?{query}"))
+            .await;
+        assert_eq!(status, 200, "{query}: {list}");
+        let numbers: Vec<&str> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["decision_number"].as_str())
+            .collect();
+        assert!(!numbers.contains(&repaired), "{query}: {list}");
+    }
+    let (_, all) = app.get_json("/api/v1/dishonesty-list?state=all").await;
+    assert_eq!(all["total"], 1, "{all}");
+    assert_eq!(all["items"][0]["decision_number"], removed);
+    assert_eq!(all["items"][0]["state"], "removed");
+    assert_eq!(all["items"][0]["in_force"], false);
+    let (_, in_force) = app
+        .get_json("/api/v1/dishonesty-list?as_of=2025-01-01")
+        .await;
+    assert_eq!(in_force["total"], 0, "{in_force}");
+    let csv = app
+        .get("/api/v1/dishonesty-list.csv?state=all&revision=2")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(!csv.contains(repaired), "{csv}");
+
+    // The institution JSON and page.
+    for query in ["", "?as_of=2025-01-01", "?revision=2"] {
+        let (_, inst) = app
+            .get_json(&format!("/api/v1/institutions/{}{query}", code(2)))
+            .await;
+        assert_eq!(inst["listings"], serde_json::json!([]), "{query}: {inst}");
+    }
+    let html = app
+        .get(&format!("/institutions/{}", code(2)))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains(repaired));
+    let (_, inst) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(3)))
+        .await;
+    assert_eq!(inst["listings"][0]["decision_number"], removed, "{inst}");
+
+    // The joint-punishment batch: never reported, also as of when it was in force.
+    let batch = post_json(
+        &app,
+        "/api/v1/joint-punishment/batch",
+        &serde_json::json!({"items": [
+            {"code": code(2), "as_of": "2025-01-01"},
+            {"code": code(3), "as_of": "2024-06-01"},
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        batch["items"][0]["on_dishonesty_list_in_force"], false,
+        "{batch}"
+    );
+    assert_eq!(batch["items"][0]["listings"], serde_json::json!([]));
+    assert_eq!(
+        batch["items"][1]["on_dishonesty_list_in_force"], true,
+        "{batch}"
+    );
+    assert_eq!(batch["items"][1]["listings"][0]["decision_number"], removed);
+    let batch = post_json(
+        &app,
+        "/api/v1/joint-punishment/batch",
+        &serde_json::json!({"codes": [code(2)], "revision": 2, "as_of": "2025-01-01"}),
+    )
+    .await;
+    assert_eq!(
+        batch["items"][0]["on_dishonesty_list_in_force"], false,
+        "{batch}"
+    );
+    assert_eq!(batch["items"][0]["listings"], serde_json::json!([]));
+
+    // The change feed: none of the repaired listing's events; the removed one's stay.
+    let (_, feed) = app.get_json("/api/v1/changes").await;
+    let references: Vec<&str> = feed["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["reference"].as_str())
+        .collect();
+    assert!(!references.contains(&repaired), "{feed}");
+    assert!(references.contains(&removed), "{feed}");
+    let atom = app
+        .get("/api/v1/changes.atom")
+        .await
+        .text()
+        .await
+        .expect("xml");
+    assert!(!atom.contains(repaired));
+
+    // The removed listing leaves display 5 years after its listing (2024-03-01).
+    let last_day = spawn_app(config.clone(), date(2029, 2, 28)).await;
+    let (_, all) = last_day.get_json("/api/v1/dishonesty-list?state=all").await;
+    assert_eq!(all["total"], 1, "{all}");
+    let gone = spawn_app(config, date(2029, 3, 1)).await;
+    let (_, all) = gone.get_json("/api/v1/dishonesty-list?state=all").await;
+    assert_eq!(all["total"], 0, "{all}");
+    let (_, inst) = gone
+        .get_json(&format!("/api/v1/institutions/{}", code(3)))
+        .await;
+    assert_eq!(inst["listings"], serde_json::json!([]), "{inst}");
+}
+backends!(
+    repaired_listings_leave_display_and_removed_ones_stay_five_years,
+    listing_display
+);

@@ -95,7 +95,8 @@ fn to_json(e: &Event) -> ChangeEvent {
 }
 
 /// What changed after a data revision: new years in publicity or published, corrections,
-/// determinations, listings and their removal, violations.
+/// determinations, listings and their removal, violations. Events of listings and violations
+/// no longer displayed today (docs/rules.md, "Public display limits") are left out.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangesQuery),
     responses(
         (status = 200, description = "Events in order", body = ChangesResponse),
@@ -114,7 +115,11 @@ pub async fn changes(
             "since = {since} is after the current revision {latest}"
         )));
     }
-    let (events, next_since, more) = page(events_since(&registry, since), since, latest);
+    let (events, next_since, more) = page(
+        events_since(&registry, since, state.clock.today()),
+        since,
+        latest,
+    );
     let body = ChangesResponse {
         data: DataInfo::of(&registry),
         since,
@@ -138,7 +143,7 @@ pub async fn changes_atom(
 ) -> Result<HttpResponse> {
     let registry = state.live.current();
     let since = query.since.unwrap_or(0);
-    let mut events = events_since(&registry, since);
+    let mut events = events_since(&registry, since, state.clock.today());
     events.reverse();
     events.truncate(MAX_EVENTS);
     let updated = registry

@@ -186,7 +186,10 @@ pub struct InstitutionResponse {
     pub standing: Option<Standing>,
     /// Every evaluation year, newest first.
     pub years: Vec<YearInfo>,
+    /// Listings displayed today (a repaired one leaves display at once; a removed one after 5
+    /// years), whatever `as_of` and `revision` ask.
     pub listings: Vec<ListingInfo>,
+    /// Violations displayed today (until 5 years after their decision).
     pub violations: Vec<ViolationInfo>,
 }
 
@@ -196,7 +199,7 @@ pub struct InstitutionResponse {
     responses(
         (status = 200, description = "The institution", body = InstitutionResponse),
         (status = 400, description = "Invalid code (the reason names the failed check) or date", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No institution with this code", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No institution with this code, or unknown revision", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Record withheld: it failed the integrity check", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/institutions/{code}")]
@@ -206,16 +209,19 @@ pub async fn get_institution(
     query: web::Query<AsOfQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
-    let view = institution_view(&registry, &code, as_of)?;
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
+    let view = institution_view(&registry, &code, as_of, today)?;
     Ok(json_ok(&view, &registry))
 }
 
-/// The institution as the API and the page show it.
+/// The institution as the API and the page show it: its standing as of `as_of`; only the
+/// listings and violations displayed on `today` (docs/rules.md, "Public display limits").
 pub fn institution_view(
     registry: &Registry,
     code: &str,
     as_of: NaiveDate,
+    today: NaiveDate,
 ) -> Result<InstitutionResponse> {
     let code = CreditCode::normalize_query(code)?;
     if let Some(withheld) = registry.withheld.get(code.as_str()) {
@@ -240,9 +246,8 @@ pub fn institution_view(
             .rev()
             .filter_map(|r| year_info(registry, r))
             .collect(),
-        listings: inst
-            .listings
-            .iter()
+        listings: registry
+            .displayed_listings(inst, today)
             .map(|l| ListingInfo {
                 decision_number: l.listing.decision_number.clone(),
                 reason: l.listing.reason.clone(),
@@ -253,9 +258,8 @@ pub fn institution_view(
                 ended_on: l.listing.ended_on,
             })
             .collect(),
-        violations: inst
-            .violations
-            .iter()
+        violations: registry
+            .displayed_violations(inst, today)
             .map(|v| ViolationInfo {
                 decision_number: v.violation.decision_number.clone(),
                 authority: v.violation.authority.clone(),

@@ -59,7 +59,8 @@ pub struct JointItem {
     /// The institution's name, when it is known.
     pub name: Option<String>,
     /// Whether an issued (签发) listing on the serious-dishonesty list is in force on the date;
-    /// null unless `found`.
+    /// a listing no longer displayed today (e.g. repaired) is never reported; null unless
+    /// `found`.
     pub on_dishonesty_list_in_force: Option<bool>,
     /// Whether the grade valid on the date is D or E with high risk (a joint-punishment result,
     /// inferred from Art. 19, 20); false without a valid grade; null unless `found`.
@@ -69,8 +70,8 @@ pub struct JointItem {
     /// Art. 11 findings of that valid result (directly E and high risk); empty when there are
     /// none.
     pub art11: Vec<Art11Info>,
-    /// The institution's listings on the serious-dishonesty list with their state and dates;
-    /// `in_force` is as of the date.
+    /// The institution's listings on the serious-dishonesty list displayed today, with their
+    /// state and dates; `in_force` is as of the date.
     pub listings: Vec<ListingInfo>,
 }
 
@@ -99,7 +100,13 @@ fn item(code: String, as_of: NaiveDate, status: JointStatus) -> JointItem {
     }
 }
 
-fn found(registry: &Registry, inst: &Institution, code: String, on: NaiveDate) -> JointItem {
+fn found(
+    registry: &Registry,
+    inst: &Institution,
+    code: String,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> JointItem {
     let standing = registry.standing(inst, on);
     let (reason, detail) = match &standing {
         Some(_) => (None, None),
@@ -113,7 +120,11 @@ fn found(registry: &Registry, inst: &Institution, code: String, on: NaiveDate) -
         reason,
         detail,
         name: Some(inst.name.clone()),
-        on_dishonesty_list_in_force: Some(inst.listings.iter().any(|l| l.in_force_on(on))),
+        on_dishonesty_list_in_force: Some(
+            registry
+                .displayed_listings(inst, today)
+                .any(|l| l.in_force_on(on)),
+        ),
         de_high_risk: Some(record.is_some_and(|r| joint_punishment_result(r.grade, r.risk))),
         valid_grade: standing.as_ref().map(valid_grade),
         art11: record
@@ -130,9 +141,8 @@ fn found(registry: &Registry, inst: &Institution, code: String, on: NaiveDate) -
                     .collect()
             })
             .unwrap_or_default(),
-        listings: inst
-            .listings
-            .iter()
+        listings: registry
+            .displayed_listings(inst, today)
             .map(|l| ListingInfo {
                 decision_number: l.listing.decision_number.clone(),
                 reason: l.listing.reason.clone(),
@@ -168,11 +178,12 @@ pub async fn joint_punishment_batch(
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
     let registry = state.live.at(body.revision())?;
+    let today = state.clock.today();
     let items: Vec<JointItem> = body
-        .dated_items(state.clock.today())?
+        .dated_items(today)?
         .into_iter()
         .map(|(code, as_of)| match lookup(&registry, &code) {
-            Lookup::Found(inst) => found(&registry, inst, code, as_of),
+            Lookup::Found(inst) => found(&registry, inst, code, as_of, today),
             Lookup::NotFound => item(code, as_of, JointStatus::NotFound),
             Lookup::Invalid(e) => JointItem {
                 reason: Some(e.code().to_string()),

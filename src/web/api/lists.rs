@@ -29,7 +29,8 @@ pub enum ListingFilter {
     /// Only listings in force on `as_of` (issued, not repaired or removed).
     #[default]
     InForce,
-    /// Every listing with its state and dates.
+    /// Every listing displayed today (a repaired one leaves display at once, a removed one
+    /// after 5 years) with its state and dates.
     All,
 }
 
@@ -73,11 +74,16 @@ pub struct ListingsResponse {
     pub items: Vec<ListingRow>,
 }
 
-fn listings(registry: &Registry, query: &ListQuery, as_of: NaiveDate) -> Vec<ListingRow> {
+fn listings(
+    registry: &Registry,
+    query: &ListQuery,
+    as_of: NaiveDate,
+    today: NaiveDate,
+) -> Vec<ListingRow> {
     registry
         .institutions
         .values()
-        .flat_map(|inst| inst.listings.iter())
+        .flat_map(|inst| registry.displayed_listings(inst, today))
         .filter(|l| query.state == ListingFilter::All || l.in_force_on(as_of))
         .map(|l| ListingRow {
             code: l.listing.code.clone(),
@@ -106,8 +112,9 @@ pub async fn dishonesty_list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
-    let items = listings(&registry, &query, as_of);
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
+    let items = listings(&registry, &query, as_of, today);
     let body = ListingsResponse {
         data: DataInfo::of(&registry),
         as_of,
@@ -131,7 +138,8 @@ pub async fn dishonesty_list_csv(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
     csv_ok(
         "envcredit-dishonesty-list.csv",
         &[
@@ -145,7 +153,7 @@ pub async fn dishonesty_list_csv(
             "in_force_from",
             "ended_on",
         ],
-        listings(&registry, &query, as_of),
+        listings(&registry, &query, as_of, today),
         query.bom,
         &registry,
     )
@@ -179,11 +187,11 @@ pub struct ViolationsResponse {
     pub items: Vec<ViolationRow>,
 }
 
-fn violation_rows(registry: &Registry) -> Vec<ViolationRow> {
+fn violation_rows(registry: &Registry, today: NaiveDate) -> Vec<ViolationRow> {
     registry
         .institutions
         .values()
-        .flat_map(|inst| inst.violations.iter())
+        .flat_map(|inst| registry.displayed_violations(inst, today))
         .map(|v| ViolationRow {
             code: v.violation.code.clone(),
             name: v.violation.name.clone(),
@@ -195,7 +203,8 @@ fn violation_rows(registry: &Registry) -> Vec<ViolationRow> {
         .collect()
 }
 
-/// Publicized violations (Art. 17), by code.
+/// Publicized violations (Art. 17) displayed today (until 5 years after their decision), by
+/// code.
 #[utoipa::path(get, path = "/api/v1/violations", tag = "lists", params(ViolationsQuery),
     responses(
         (status = 200, description = "Violations", body = ViolationsResponse),
@@ -208,7 +217,7 @@ pub async fn violations(
     query: web::Query<ViolationsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
-    let items = violation_rows(&registry);
+    let items = violation_rows(&registry, state.clock.today());
     Ok(json_ok(
         &ViolationsResponse {
             data: DataInfo::of(&registry),
@@ -243,7 +252,7 @@ pub async fn violations_csv(
             "description",
             "decided_on",
         ],
-        violation_rows(&registry),
+        violation_rows(&registry, state.clock.today()),
         query.bom,
         &registry,
     )

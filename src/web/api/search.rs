@@ -32,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct SearchQuery {
     /// Text: a code or code prefix, any part of a name or former name (`监测` finds every name
     /// containing it), or any part of a CMA certificate number. At most 100 characters.
-    #[param(example = "监测")]
+    #[param(example = "监测", max_length = 100)]
     pub q: Option<String>,
     /// Only institutions with a result in this evaluation year; grade and risk then filter that
     /// year's result.
@@ -54,6 +54,7 @@ pub struct SearchQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 

@@ -115,6 +115,7 @@ pub struct ResultsQuery {
     /// The `next_cursor` of the previous page (JSON only).
     pub cursor: Option<String>,
     /// Page size, 1–100 (default 20; JSON only).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// `true` to start the CSV with a UTF-8 byte-order mark (for Excel; CSV only).
     #[serde(default)]

@@ -45,6 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct Frame {
     demo_notice: Option<&'static str>,
     revision: Option<String>,
+    /// When the pipeline made the revision's bundle: the data is as of then.
+    data_as_of: Option<String>,
     today: String,
 }
 
@@ -52,6 +54,10 @@ fn frame(registry: &Registry, state: &AppState) -> Frame {
     Frame {
         demo_notice: registry.demo.then_some(DEMO_NOTICE),
         revision: registry.revision.as_ref().map(|r| r.tag()),
+        data_as_of: registry
+            .revision
+            .as_ref()
+            .map(|r| r.created_at.format("%Y-%m-%d %H:%M %:z").to_string()),
         today: state.clock.today().to_string(),
     }
 }
@@ -153,7 +159,8 @@ async fn home(state: web::Data<AppState>) -> HttpResponse {
 #[get("/institutions/{code}")]
 async fn institution(state: web::Data<AppState>, code: web::Path<String>) -> HttpResponse {
     let registry = state.live.current();
-    match institution_view(&registry, &code, state.clock.today()) {
+    let today = state.clock.today();
+    match institution_view(&registry, &code, today, today) {
         Ok(view) => {
             let mut context = Context::new();
             context.insert("i", &view);
