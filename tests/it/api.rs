@@ -282,3 +282,32 @@ async fn escaping(db: TestDb) {
     assert_eq!(body["name"], r#"<script>alert("x")</script>' onload="y"#);
 }
 backends!(names_are_escaped_in_pages, escaping);
+
+/// A year in publicity says how and until when to object; a final one does not.
+async fn how_to_object(db: TestDb) {
+    let config = config(&db);
+    let (first, hash1) = first_bundle();
+    import(&db, &config, &first).expect("2024");
+    let publicity = Parts::of(&draft(
+        Dataset::Evaluation(2025),
+        2,
+        hash1,
+        Some(schedule_2025()),
+        Records::Evaluation(vec![record(1, 9100, 8100)]),
+    ));
+    import(&db, &config, &publicity.sign(&pipeline_key())).expect("2025");
+    let app = spawn_app(config, date(2025, 10, 1)).await;
+    let (_, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
+    assert_eq!(body["years"][0]["year"], 2025);
+    let en = body["years"][0]["how_to_object"]["en"]
+        .as_str()
+        .expect("how to object");
+    assert!(en.contains("2025-10-10") && en.contains("Art. 16"), "{en}");
+    assert!(body["years"][0]["how_to_object"]["zh"]
+        .as_str()
+        .is_some_and(|zh| zh.contains("书面")));
+    assert_eq!(body["years"][1]["how_to_object"], serde_json::Value::Null);
+}
+backends!(publicity_says_how_to_object, how_to_object);

@@ -84,6 +84,26 @@ pub struct BasicScoreInfo {
     pub local: String,
 }
 
+/// How to object to a result in publicity (Art. 16).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HowToObject {
+    pub zh: String,
+    pub en: String,
+}
+
+impl HowToObject {
+    fn until(deadline: NaiveDate) -> HowToObject {
+        HowToObject {
+            zh: format!(
+                "对评分结果有异议的，可在 {deadline}（含）前以书面形式向嘉兴市生态环境局提出复核申请，并提供相关证据和材料（第十六条）。"
+            ),
+            en: format!(
+                "To object, apply in writing to the Jiaxing Ecology and Environment Bureau for a review by {deadline} (inclusive), with evidence and materials (Art. 16)."
+            ),
+        }
+    }
+}
+
 /// An Art. 11 finding: directly E and high risk.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Art11Info {
@@ -130,8 +150,12 @@ pub struct YearInfo {
     /// "in_publicity" (shown, but gives no valid grade or flag) or "final".
     pub status: String,
     pub publicity_date: NaiveDate,
+    /// Last day to object in writing (5 working days after publicity, Art. 16).
     pub objection_deadline: NaiveDate,
     pub publication_date: Option<NaiveDate>,
+    /// While the year is in publicity: how and until when to object (Chinese and English);
+    /// null once final.
+    pub how_to_object: Option<HowToObject>,
     /// Whether the result was changed after publication.
     pub corrected: bool,
     pub grade: GradeInfo,
@@ -306,6 +330,8 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
         status: enum_str(&status),
         publicity_date: year.schedule.publicity_date,
         objection_deadline: year.schedule.objection_deadline,
+        how_to_object: (status == YearStatus::InPublicity)
+            .then(|| HowToObject::until(year.schedule.objection_deadline)),
         publication_date: year.schedule.publication_date,
         corrected: status == YearStatus::Final && !changes.is_empty(),
         grade: grade_info(r.grade),
