@@ -12,10 +12,13 @@ use crate::{Error, Result};
 /// How many earlier revisions' views are kept built.
 const EARLIER_VIEWS: u64 = 8;
 
+/// An earlier view's key: the store head of the view it was cut from, and its sequence.
+type EarlierKey = (Option<(u64, String)>, u64);
+
 pub struct LiveRegistry {
     current: ArcSwap<Registry>,
     /// Views at earlier revisions, built on demand from the current verified chain.
-    earlier: moka::sync::Cache<u64, Arc<Registry>>,
+    earlier: moka::sync::Cache<EarlierKey, Arc<Registry>>,
     store: Store,
     keys: Vec<TrustedKey>,
     demo: bool,
@@ -43,13 +46,9 @@ impl LiveRegistry {
     /// Rebuilds (re-verifying everything) when the store's head differs from the current
     /// revision. Returns whether the view changed.
     pub fn refresh(&self) -> Result<bool> {
-        let head = self.store.head()?;
-        let current = self.current();
-        let now = current
-            .revision
-            .as_ref()
-            .map(|r| (r.sequence, r.hash.clone()));
-        if head == now {
+        // Compared with the store's head as it was when the view was built, not with the last
+        // verified bundle: a head that fails verification must not trigger a rebuild per poll.
+        if self.store.head()? == self.current().store_head {
             return Ok(false);
         }
         let registry = build(&self.store.load()?, &self.keys, self.demo);
@@ -72,8 +71,10 @@ impl LiveRegistry {
             ))),
             Some(sequence) => {
                 let build = || current.at_revision(sequence).map(Arc::new);
+                // Keyed by the view it was cut from too, so a view built from a view that a
+                // refresh has just replaced is never served as part of the new one.
                 self.earlier
-                    .optionally_get_with(sequence, build)
+                    .optionally_get_with((current.store_head.clone(), sequence), build)
                     .ok_or_else(|| Error::NotFound(format!("revision {sequence}")))
             }
         }

@@ -56,7 +56,17 @@ impl Filter {
                 return false;
             }
         }
-        if self.county.is_some() && inst.county != self.county {
+        // With a year, the county is that year's record's (as in the year's rows and the
+        // statistics); without one, the institution's current identity.
+        let county = match self.year {
+            Some(year) => inst
+                .results
+                .get(&year)
+                .and_then(|r| r.current())
+                .map(|v| v.record.county),
+            None => inst.county,
+        };
+        if self.county.is_some() && county != self.county {
             return false;
         }
         let (grade, risk) = match self.year {

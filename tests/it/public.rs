@@ -105,6 +105,10 @@ async fn search(db: TestDb) {
     assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(first["next_cursor"], code(2));
     let next = first["next"].as_str().expect("next link").to_string();
+    assert!(
+        next.contains("revision=4"),
+        "the next page is pinned to the revision: {next}"
+    );
     let (_, second) = app.get_json(&next).await;
     assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(second["items"][0]["code"], code(3));

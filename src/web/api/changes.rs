@@ -157,8 +157,7 @@ pub async fn changes_atom(
     };
     let entries: Vec<Entry> = events
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
+        .map(|e| {
             let mut entry = Entry::default();
             let who = e
                 .name
@@ -166,11 +165,14 @@ pub async fn changes_atom(
                 .map(|n| format!("{n}: "))
                 .unwrap_or_default();
             entry.set_title(Text::plain(format!("{who}{}", e.summary)));
+            // Stable across feed updates: a bundle has one event per kind and institution and
+            // reference, and at most one year event.
             entry.set_id(format!(
-                "urn:envcredit:change:{}:{}:{}",
+                "urn:envcredit:change:{}:{}:{}:{}",
                 e.sequence,
+                enum_str(&e.kind),
                 e.code.as_deref().unwrap_or("-"),
-                e.reference.as_deref().unwrap_or(&i.to_string())
+                e.reference.as_deref().unwrap_or("-")
             ));
             entry.set_updated(e.at);
             if let Some(code) = &e.code {

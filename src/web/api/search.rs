@@ -144,10 +144,12 @@ pub async fn search_institutions(
         as_of,
     };
     let page = search(&registry, &filter, query.cursor.as_deref(), limit);
+    // The next page is pinned to this answer's date and revision, so pages never mix revisions.
+    let revision = registry.revision.as_ref().map(|r| r.sequence);
     let next = page
         .next
         .as_ref()
-        .map(|cursor| next_url(&query, as_of, limit, cursor));
+        .map(|cursor| next_url(&query, as_of, revision, limit, cursor));
     let body = SearchResponse {
         data: DataInfo::of(&registry),
         as_of,
@@ -164,7 +166,13 @@ pub async fn search_institutions(
     Ok(json_ok(&body, &registry))
 }
 
-fn next_url(query: &SearchQuery, as_of: NaiveDate, limit: usize, cursor: &str) -> String {
+fn next_url(
+    query: &SearchQuery,
+    as_of: NaiveDate,
+    revision: Option<u64>,
+    limit: usize,
+    cursor: &str,
+) -> String {
     let mut params: Vec<(&str, String)> = Vec::new();
     if let Some(q) = &query.q {
         params.push(("q", q.clone()));
@@ -182,7 +190,7 @@ fn next_url(query: &SearchQuery, as_of: NaiveDate, limit: usize, cursor: &str) -
         params.push(("risk", risk.as_str().to_string()));
     }
     params.push(("as_of", as_of.to_string()));
-    if let Some(revision) = query.revision {
+    if let Some(revision) = revision {
         params.push(("revision", revision.to_string()));
     }
     params.push(("cursor", cursor.to_string()));
