@@ -311,3 +311,37 @@ async fn how_to_object(db: TestDb) {
     assert_eq!(body["years"][1]["how_to_object"], serde_json::Value::Null);
 }
 backends!(publicity_says_how_to_object, how_to_object);
+
+/// A person finds an institution by a piece of its Chinese name from the search form.
+async fn search_page(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let home = app.get("/").await.text().await.expect("html");
+    assert!(
+        home.contains(r#"action="/search""#),
+        "the search form is on every page"
+    );
+    let page = app.get("/search?q=%E6%B5%8B%E8%AF%952").await; // 测试2
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains(&format!("/institutions/{}", code(2))),
+        "{html}"
+    );
+    assert!(!html.contains(&format!("/institutions/{}", code(1))));
+    assert!(html.contains("grade-C"));
+    let none = app
+        .get("/search?q=%E4%B8%8D%E5%AD%98%E5%9C%A8")
+        .await
+        .text()
+        .await
+        .expect("html"); // 不存在
+    assert!(none.contains("没有找到"));
+    let empty = app.get("/search").await;
+    assert_eq!(empty.status().as_u16(), 200);
+    let long = app.get(&format!("/search?q={}", "a".repeat(101))).await;
+    assert_eq!(long.status().as_u16(), 400);
+}
+backends!(search_page_finds_by_partial_name, search_page);

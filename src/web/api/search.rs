@@ -203,7 +203,7 @@ fn next_url(
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
-fn percent_encode(value: &str) -> String {
+pub(crate) fn percent_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -21,6 +21,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("home.html", include_str!("../../../templates/home.html")),
     (
+        "search.html",
+        include_str!("../../../templates/search.html"),
+    ),
+    (
         "institution.html",
         include_str!("../../../templates/institution.html"),
     ),
@@ -38,7 +42,10 @@ pub fn templates() -> Result<Tera> {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home).service(institution).service(site_css);
+    cfg.service(home)
+        .service(search_page)
+        .service(institution)
+        .service(site_css);
 }
 
 #[derive(Serialize)]
@@ -111,6 +118,93 @@ struct Row {
     year: Option<i32>,
 }
 
+/// A row of an institution list: its valid grade today.
+fn row(registry: &Registry, inst: &crate::read::Institution, today: chrono::NaiveDate) -> Row {
+    let standing = registry.standing(inst, today);
+    Row {
+        code: inst.code.clone(),
+        name: inst.name.clone(),
+        county: inst
+            .county
+            .map(|c| c.name_zh().to_string())
+            .unwrap_or_default(),
+        grade: standing
+            .as_ref()
+            .map(|s| grade_info(s.version.record.grade)),
+        year: standing.map(|s| s.validity.year),
+    }
+}
+
+/// What the search page reads; anything else in the query string is ignored.
+#[derive(Debug, serde::Deserialize)]
+struct SearchPageQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Institutions per search page.
+const SEARCH_PAGE_SIZE: usize = 50;
+
+/// The search page: a piece of a name (or former name), a code or its beginning, or a CMA
+/// certificate number.
+#[get("/search")]
+async fn search_page(
+    state: web::Data<AppState>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let registry = state.live.current();
+    let today = state.clock.today();
+    let query = SearchPageQuery {
+        q: query
+            .get("q")
+            .map(|q| q.trim().to_string())
+            .filter(|q| !q.is_empty()),
+        cursor: query.get("cursor").cloned(),
+    };
+    if query
+        .q
+        .as_deref()
+        .is_some_and(|q| q.chars().count() > crate::read::search::MAX_QUERY_CHARS)
+    {
+        let error = Error::BadRequest(format!(
+            "the search text is longer than {} characters",
+            crate::read::search::MAX_QUERY_CHARS
+        ));
+        return error_page(&state, &registry, &error);
+    }
+    let mut context = Context::new();
+    if let Some(q) = &query.q {
+        let filter = crate::read::search::Filter {
+            text: Some(q.clone()),
+            as_of: today,
+            ..Default::default()
+        };
+        let page = crate::read::search::search(
+            &registry,
+            &filter,
+            query.cursor.as_deref(),
+            SEARCH_PAGE_SIZE,
+        );
+        let rows: Vec<Row> = page
+            .items
+            .iter()
+            .map(|i| row(&registry, i, today))
+            .collect();
+        context.insert("rows", &rows);
+        context.insert("total", &page.total);
+        let next_url = page.next.as_ref().map(|cursor| {
+            format!(
+                "/search?q={}&cursor={}",
+                super::api::search::percent_encode(q),
+                super::api::search::percent_encode(cursor)
+            )
+        });
+        context.insert("next_url", &next_url);
+    }
+    context.insert("q", &query.q);
+    render(&state, &registry, "search.html", context, StatusCode::OK)
+}
+
 #[get("/")]
 async fn home(state: web::Data<AppState>) -> HttpResponse {
     let registry = state.live.current();
@@ -118,21 +212,7 @@ async fn home(state: web::Data<AppState>) -> HttpResponse {
     let rows: Vec<Row> = registry
         .institutions
         .values()
-        .map(|inst| {
-            let standing = registry.standing(inst, today);
-            Row {
-                code: inst.code.clone(),
-                name: inst.name.clone(),
-                county: inst
-                    .county
-                    .map(|c| c.name_zh().to_string())
-                    .unwrap_or_default(),
-                grade: standing
-                    .as_ref()
-                    .map(|s| grade_info(s.version.record.grade)),
-                year: standing.map(|s| s.validity.year),
-            }
-        })
+        .map(|inst| row(&registry, inst, today))
         .collect();
     let mut counts: Vec<(String, usize)> = Grade::ALL.iter().map(|g| (g.to_string(), 0)).collect();
     for row in &rows {
