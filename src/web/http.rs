@@ -64,6 +64,7 @@ fn is_page(path: &str) -> bool {
     !(path == "/api"
         || path.starts_with("/api/")
         || path == "/healthz"
+        || path == "/favicon.ico"
         || path.starts_with("/static/"))
 }
 
@@ -289,12 +290,14 @@ fn append_vary(headers: &mut HeaderMap, name: &'static str) {
     }
 }
 
-/// What identifies the build: the crate version and the API description.
+/// What identifies the build: the crate version, the API description and the pages (templates,
+/// catalogues, stylesheet).
 fn build_id() -> &'static [u8] {
     static ID: LazyLock<Vec<u8>> = LazyLock::new(|| {
         let mut hasher = Sha256::new();
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.update(serde_json::to_vec(&super::api::document()).unwrap_or_default());
+        hasher.update(super::pages::fingerprint());
         hasher.finalize().to_vec()
     });
     &ID
@@ -323,35 +326,10 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
             let problem = Problem::no_route(path);
             if is_page(path) {
                 if let Some(state) = req.app_data::<web::Data<AppState>>() {
-                    return problem_page(state, &problem);
+                    return super::pages::not_found(state, &req, &problem);
                 }
             }
             problem_response(&problem)
-        }
-    }
-}
-
-/// The site's error page for a problem (a page path that does not exist).
-fn problem_page(state: &AppState, problem: &Problem) -> HttpResponse {
-    let registry = state.live.current();
-    let mut context = tera::Context::new();
-    context.insert("problem", problem);
-    context.insert(
-        "frame",
-        &serde_json::json!({
-            "demo_notice": registry.demo.then_some(super::api::DEMO_NOTICE),
-            "revision": registry.revision.as_ref().map(|r| r.tag()),
-            "today": state.clock.today().to_string(),
-        }),
-    );
-    match state.templates.render("error.html", &context) {
-        Ok(html) => HttpResponse::build(problem.status())
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, ERROR_CACHE_CONTROL))
-            .body(html),
-        Err(e) => {
-            tracing::error!(error = ?e, "error page failed");
-            problem_response(problem)
         }
     }
 }

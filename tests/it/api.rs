@@ -261,7 +261,15 @@ async fn escaping(db: TestDb) {
     ));
     import(&db, &config, &parts.sign(&pipeline_key())).expect("imports");
     let app = spawn_app(config, date(2025, 1, 10)).await;
-    for path in ["/".to_string(), format!("/institutions/{}", code(1))] {
+    let pages = [
+        "/search?q=alert".to_string(),
+        "/en/search?q=alert".to_string(),
+        "/years/2024".to_string(),
+        "/en/years/2024?grade=A".to_string(),
+        format!("/institutions/{}", code(1)),
+        format!("/en/institutions/{}", code(1)),
+    ];
+    for path in pages {
         let html = app.get(&path).await.text().await.expect("html");
         assert!(
             !html.contains("<script>"),

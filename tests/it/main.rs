@@ -7,10 +7,14 @@ mod helpers;
 
 mod api;
 mod attacks;
+mod browser;
 mod cli;
 mod demo;
 mod flags;
 mod http;
 mod openapi;
+mod pages;
 mod public;
+mod rules_page;
+mod statistics_page;
 mod tamper;

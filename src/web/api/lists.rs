@@ -74,9 +74,11 @@ pub struct ListingsResponse {
     pub items: Vec<ListingRow>,
 }
 
-fn listings(
+/// The listings displayed today, those in force on `as_of` unless `filter` is `All` (the API
+/// and the page show the same rows).
+pub fn listings(
     registry: &Registry,
-    query: &ListQuery,
+    filter: ListingFilter,
     as_of: NaiveDate,
     today: NaiveDate,
 ) -> Vec<ListingRow> {
@@ -84,7 +86,7 @@ fn listings(
         .institutions
         .values()
         .flat_map(|inst| registry.displayed_listings(inst, today))
-        .filter(|l| query.state == ListingFilter::All || l.in_force_on(as_of))
+        .filter(|l| filter == ListingFilter::All || l.in_force_on(as_of))
         .map(|l| ListingRow {
             code: l.listing.code.clone(),
             name: l.listing.name.clone(),
@@ -114,7 +116,7 @@ pub async fn dishonesty_list(
     let registry = state.live.at(query.revision)?;
     let today = state.clock.today();
     let as_of = query.as_of.unwrap_or(today);
-    let items = listings(&registry, &query, as_of, today);
+    let items = listings(&registry, query.state, as_of, today);
     let body = ListingsResponse {
         data: DataInfo::of(&registry),
         as_of,
@@ -153,7 +155,7 @@ pub async fn dishonesty_list_csv(
             "in_force_from",
             "ended_on",
         ],
-        listings(&registry, &query, as_of, today),
+        listings(&registry, query.state, as_of, today),
         query.bom,
         &registry,
     )

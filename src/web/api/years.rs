@@ -196,7 +196,8 @@ fn rows<'a>(
     Ok((summary, matching))
 }
 
-fn row(code: &str, name: &str, result: &YearResult) -> Option<ResultRow> {
+/// One institution's current result in a year, as the API and the year page show it.
+pub fn row(code: &str, name: &str, result: &YearResult) -> Option<ResultRow> {
     let r = &result.current()?.record;
     Some(ResultRow {
         code: code.to_string(),

@@ -1,0 +1,76 @@
+//! The home page: the latest year's results at a glance (counts per grade, in their colours),
+//! which year's grades are valid today, and the latest changes. The search form is in every
+//! page's header.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use tera::Context;
+
+use super::Page;
+use crate::domain::score::Grade;
+use crate::read::changes::events_since;
+use crate::read::stats::statistics;
+use crate::web::api::institutions::{enum_str, grade_info, GradeInfo};
+use crate::web::AppState;
+
+/// How many of the latest changes the home page lists.
+const RECENT: usize = 10;
+
+#[derive(Serialize)]
+struct Glance {
+    year: i32,
+    status: String,
+    total: usize,
+    grades: Vec<(GradeInfo, usize)>,
+}
+
+#[derive(Serialize)]
+struct Recent {
+    kind: String,
+    date: String,
+    code: Option<String>,
+    name: Option<String>,
+    reference: Option<String>,
+    year: Option<i32>,
+}
+
+pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let page = Page::new(&state, &req);
+    let registry = &page.registry;
+    let mut counts = statistics(registry);
+    let glance = registry.years.values().next_back().map(|y| {
+        let c = counts.remove(&y.year).unwrap_or_default();
+        Glance {
+            year: y.year,
+            status: enum_str(&y.status()),
+            total: c.total,
+            grades: Grade::ALL
+                .iter()
+                .map(|g| (grade_info(*g), c.by_grade.get(g).copied().unwrap_or(0)))
+                .collect(),
+        }
+    });
+    // The latest bundles carry the latest changes: no need to walk the whole chain.
+    let head = registry.revision.as_ref().map_or(0, |r| r.sequence);
+    let recent: Vec<Recent> = events_since(registry, head.saturating_sub(8), page.today)
+        .into_iter()
+        .rev()
+        .take(RECENT)
+        .map(|e| Recent {
+            kind: enum_str(&e.kind),
+            date: e.at.date_naive().to_string(),
+            code: e.code,
+            name: e.name,
+            reference: e.reference,
+            year: e.dataset.year(),
+        })
+        .collect();
+    let mut context = Context::new();
+    context.insert("glance", &glance);
+    context.insert(
+        "valid_year",
+        &registry.valid_year(page.today).map(|v| v.year),
+    );
+    context.insert("recent", &recent);
+    page.ok("home.html", context)
+}

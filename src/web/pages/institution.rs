@@ -1,0 +1,26 @@
+//! An institution's page: the grade valid today as a large badge, its consequences, each
+//! year's result (status, scores, Art. 11 findings, objections, corrections), listings and
+//! violations, and a link to its JSON.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use tera::Context;
+
+use super::Page;
+use crate::web::api::institutions::institution_view;
+use crate::web::AppState;
+
+pub async fn institution(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> HttpResponse {
+    let page = Page::new(&state, &req);
+    match institution_view(&page.registry, &code, page.today, page.today) {
+        Ok(view) => {
+            let mut context = Context::new();
+            context.insert("i", &view);
+            page.ok("institution.html", context)
+        }
+        Err(e) => page.error(&e),
+    }
+}
