@@ -1,7 +1,7 @@
 //! Settings: one TOML file (`--config`), overridden by `ENVCREDIT_*` environment variables,
 //! overridden by command-line flags. Every setting has a documented default (docs/operations.md).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::envelope::{PublicKey, SigningKey};
 use crate::bundle::{Limits, TrustedKey};
+use crate::receipt::ReceiptKey;
 use crate::{Error, Result};
 
 /// Where the embedded database lives by default (created on first start).
@@ -24,6 +25,8 @@ const ENV_KEYS: &[&str] = &[
     "today",
     "log_format",
     "poll_interval_seconds",
+    "receipt_key_file",
+    "state_file",
     "limits.max_bundle_bytes",
     "limits.max_records",
     "limits.max_record_bytes",
@@ -50,6 +53,34 @@ pub struct Config {
     pub limits: Limits,
     /// The pipeline's public keys and the sequence ranges each may sign.
     pub trusted_keys: Vec<TrustedKeyConfig>,
+    /// The registry's own receipt signing key (a file holding the base64 32-byte Ed25519 seed, as
+    /// `envcredit keygen` writes it; never a pipeline key). Unset: no signed receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_key_file: Option<PathBuf>,
+    /// Where the high-water mark (last accepted sequence and hash) is kept, outside the
+    /// database: a file path, or [`STATE_FILE_NONE`] for none. Unset: beside a SQLite file
+    /// (`<database>.state.json`); required for PostgreSQL ([`crate::highwater`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_file: Option<String>,
+    /// A high-water mark pinned by the operator (`envcredit checkpoint`), for several instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
+    /// Serve or import although the database does not hold its high-water mark, adopting the
+    /// database's head as the mark (`--accept-rollback`; never read from a file).
+    #[serde(skip)]
+    pub accept_rollback: bool,
+}
+
+/// The `state_file` value that keeps no state file.
+pub const STATE_FILE_NONE: &str = "none";
+
+/// A pinned high-water mark: the database must hold this sequence with exactly this hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub sequence: u64,
+    /// Hex SHA-256 of that bundle's payload, as `envcredit checkpoint` prints it.
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +122,10 @@ impl Config {
             poll_interval_seconds: 2,
             limits: Limits::default(),
             trusted_keys: Vec::new(),
+            receipt_key_file: None,
+            state_file: None,
+            checkpoint: None,
+            accept_rollback: false,
         }
     }
 
@@ -128,6 +163,34 @@ impl Config {
         if self.demo && !self.trusted_keys.is_empty() {
             return Err(Error::Config(
                 "demo mode trusts only the demo key: remove trusted_keys or set demo = false"
+                    .to_string(),
+            ));
+        }
+        if let Some(checkpoint) = &self.checkpoint {
+            let hex_ok = checkpoint.hash.len() == 64
+                && checkpoint
+                    .hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if checkpoint.sequence == 0 || !hex_ok {
+                return Err(Error::Config(
+                    "checkpoint needs sequence >= 1 and hash = 64 lowercase hex digits (as `envcredit checkpoint` prints it)"
+                        .into(),
+                ));
+            }
+        }
+        if self
+            .state_file
+            .as_deref()
+            .is_some_and(|f| f.trim().is_empty())
+        {
+            return Err(Error::Config(format!(
+                "state_file is empty: give a path, or \"{STATE_FILE_NONE}\" to keep none"
+            )));
+        }
+        if self.demo && self.receipt_key_file.is_some() {
+            return Err(Error::Config(
+                "demo mode signs receipts only with the demo receipt key: remove receipt_key_file or set demo = false"
                     .to_string(),
             ));
         }
@@ -177,6 +240,37 @@ impl Config {
             });
         }
         Ok(keys)
+    }
+}
+
+impl Config {
+    /// The key receipts are signed with: in demo mode the public demo receipt key, else the one
+    /// in `receipt_key_file` (refused if it is the demo receipt key or a trusted pipeline key),
+    /// else none.
+    pub fn receipt_key(&self) -> Result<Option<ReceiptKey>> {
+        if self.demo {
+            return ReceiptKey::demo().map(Some).map_err(Error::Config);
+        }
+        let Some(path) = &self.receipt_key_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read receipt key {}", path.display()), e))?;
+        let key = ReceiptKey::from_seed_base64(&text)
+            .map_err(|e| Error::Config(format!("receipt key {}: {e}", path.display())))?;
+        let id = key.public_key().key_id();
+        if ReceiptKey::demo().is_ok_and(|demo| demo.public_key().key_id() == id) {
+            return Err(Error::Config(
+                "the demo receipt key signs only in demo mode".to_string(),
+            ));
+        }
+        if self.trusted_keys()?.iter().any(|k| k.key.key_id() == id) {
+            return Err(Error::Config(
+                "the receipt key must be the registry's own, not a trusted pipeline key"
+                    .to_string(),
+            ));
+        }
+        Ok(Some(key))
     }
 }
 

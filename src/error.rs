@@ -18,6 +18,12 @@ pub enum Error {
     /// Nothing by that name.
     #[error("{0} not found")]
     NotFound(String),
+    /// It existed, but has left public display (docs/rules.md, "Public display limits").
+    #[error("{0}")]
+    Gone(String),
+    /// A signed receipt was asked for, but this registry has no receipt key.
+    #[error("receipts are unavailable: no receipt key is configured")]
+    ReceiptsUnavailable,
     /// Stored data that does not match its signed, verified form; withheld.
     #[error("integrity: {0}")]
     Integrity(String),

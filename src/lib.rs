@@ -13,8 +13,10 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod highwater;
 pub mod import;
 pub mod read;
+pub mod receipt;
 pub mod store;
 pub mod web;
 

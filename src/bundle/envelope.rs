@@ -1,12 +1,15 @@
-//! The signed envelope around a bundle's exact payload bytes (DSSE style).
+//! The signed envelope (DSSE style) around a bundle's exact manifest bytes, and the records.
 //!
 //! ```json
-//! {"payloadType":"application/vnd.envcredit.bundle+json; version=1","payload":"<base64>","signatures":[{"keyid":"<64 hex>","sig":"<base64>"}]}
+//! {"payloadType":"application/vnd.envcredit.manifest+json; version=2","payload":"<base64 manifest>","signatures":[{"keyid":"<64 hex>","sig":"<base64>"}],"records":"<base64 records>"}
 //! ```
 //!
-//! The Ed25519 signature covers [`pae`]`(payloadType, payload)`: the decoded payload bytes as
-//! they are, never a re-serialisation of parsed JSON, prefixed with a context string and the
-//! payload type so a signature cannot be replayed under another type or protocol.
+//! The Ed25519 signature covers [`pae`]`(payloadType, payload)`: the decoded payload bytes (the
+//! manifest) as they are, never a re-serialisation of parsed JSON, prefixed with a context string
+//! and the payload type so a signature cannot be replayed under another type or protocol. The
+//! manifest commits to the records through their Merkle root and count, so the signature covers
+//! them too; and the signed manifest alone (the envelope without `records`) is what a proof of
+//! one record carries.
 //!
 //! [`open`] only parses; the caller then picks the trusted key (by [`Opened::key_id`] and the
 //! sequence number), calls [`verify_signature`], and only then trusts the payload.
@@ -21,12 +24,12 @@ use sha2::{Digest, Sha256};
 
 use super::strict::{clip, Object};
 
-/// The only payload type this registry accepts.
-pub const PAYLOAD_TYPE: &str = "application/vnd.envcredit.bundle+json; version=1";
+/// The only payload type this registry accepts: the payload is a bundle's manifest.
+pub const PAYLOAD_TYPE: &str = "application/vnd.envcredit.manifest+json; version=2";
 
 /// Context string that starts every signed message, so an envelope signature can never be valid
 /// for any other use of the same key.
-const PAE_PREFIX: &str = "ENVCREDIT-BUNDLE-v1";
+const PAE_PREFIX: &str = "ENVCREDIT-MANIFEST-v2";
 
 /// Length of an Ed25519 signature in bytes.
 const SIGNATURE_LEN: usize = 64;
@@ -36,13 +39,19 @@ const KEY_ID_LEN: usize = 64;
 const MAX_ECHO: usize = 80;
 
 /// Pre-authentication encoding of the signed message:
-/// `"ENVCREDIT-BUNDLE-v1" SP LEN(type) SP type SP LEN(payload) SP payload`,
+/// `"ENVCREDIT-MANIFEST-v2" SP LEN(type) SP type SP LEN(payload) SP payload`,
 /// with LEN the byte length in ASCII decimal (no leading zeros) and SP a single 0x20 byte.
 ///
 /// The lengths make the split between type and payload unambiguous.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    pae_in(PAE_PREFIX, payload_type, payload)
+}
+
+/// The same encoding under another context string (receipts use their own, so that no
+/// signature of one kind is ever valid as the other).
+pub fn pae_in(context: &str, payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let head = format!(
-        "{PAE_PREFIX} {} {payload_type} {} ",
+        "{context} {} {payload_type} {} ",
         payload_type.len(),
         payload.len()
     );
@@ -188,19 +197,33 @@ pub struct Envelope {
     pub key_id: String,
     /// Ed25519 signature over [`pae`]`(payload_type, payload)`.
     pub signature: Signature,
+    /// The records' bytes (a bundle), or none (a signed manifest alone, as in a proof).
+    pub records: Option<Vec<u8>>,
 }
 
 impl Envelope {
     /// Compact JSON with the fields in the documented order, followed by one `\n`.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let records = match &self.records {
+            Some(records) => format!(",\"records\":\"{}\"", STANDARD.encode(records)),
+            None => String::new(),
+        };
         format!(
-            "{{\"payloadType\":{},\"payload\":\"{}\",\"signatures\":[{{\"keyid\":{},\"sig\":\"{}\"}}]}}\n",
+            "{{\"payloadType\":{},\"payload\":\"{}\",\"signatures\":[{{\"keyid\":{},\"sig\":\"{}\"}}]{records}}}\n",
             json_string(&self.payload_type),
             STANDARD.encode(&self.payload),
             json_string(&self.key_id),
             STANDARD.encode(self.signature.to_bytes()),
         )
         .into_bytes()
+    }
+
+    /// The signed manifest alone: this envelope without its records.
+    pub fn without_records(&self) -> Envelope {
+        Envelope {
+            records: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -209,7 +232,8 @@ fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
-/// Signs `payload` as a bundle ([`PAYLOAD_TYPE`]). Deterministic for a given key and payload.
+/// Signs `payload` (a manifest) as [`PAYLOAD_TYPE`], with no records. Deterministic for a given
+/// key and payload.
 pub fn sign(key: &SigningKey, payload: &[u8]) -> Envelope {
     let signature = key.0.sign(&pae(PAYLOAD_TYPE, payload));
     Envelope {
@@ -217,6 +241,15 @@ pub fn sign(key: &SigningKey, payload: &[u8]) -> Envelope {
         payload: payload.to_vec(),
         key_id: key.public_key().key_id(),
         signature,
+        records: None,
+    }
+}
+
+/// A bundle: the signed manifest and the records' bytes beside it.
+pub fn sign_bundle(key: &SigningKey, manifest: &[u8], records: &[u8]) -> Envelope {
+    Envelope {
+        records: Some(records.to_vec()),
+        ..sign(key, manifest)
     }
 }
 
@@ -232,6 +265,9 @@ pub struct Opened {
     pub key_id: String,
     /// The signature, well formed in length but not yet verified.
     pub signature: Signature,
+    /// The decoded records bytes, when the envelope carries them (a bundle does; a signed
+    /// manifest alone does not). Not covered by the signature: bound by the manifest's root.
+    pub records: Option<Vec<u8>>,
 }
 
 /// Why an envelope was refused. [`EnvelopeError::rule`] gives a stable id for each case.
@@ -337,6 +373,8 @@ struct WireEnvelope {
     payload_type: String,
     payload: String,
     signatures: Vec<Object<WireSignature>>,
+    #[serde(default)]
+    records: Option<String>,
 }
 
 /// One entry of `signatures` on the wire.
@@ -364,6 +402,11 @@ pub fn open(bytes: &[u8]) -> Result<Opened, EnvelopeError> {
     let payload = STANDARD
         .decode(&wire.payload)
         .map_err(|_| EnvelopeError::Base64 { field: "payload" })?;
+    let records = wire
+        .records
+        .map(|r| STANDARD.decode(r))
+        .transpose()
+        .map_err(|_| EnvelopeError::Base64 { field: "records" })?;
 
     if signature.keyid.len() != KEY_ID_LEN
         || !signature
@@ -396,6 +439,7 @@ pub fn open(bytes: &[u8]) -> Result<Opened, EnvelopeError> {
         payload,
         key_id: signature.keyid,
         signature: Signature::from_bytes(&sig_array),
+        records,
     })
 }
 
@@ -492,35 +536,47 @@ mod tests {
     fn wire_format_is_exact() {
         let env = sign(&key(), b"hi");
         let expected = format!(
-            "{{\"payloadType\":\"application/vnd.envcredit.bundle+json; version=1\",\
+            "{{\"payloadType\":\"application/vnd.envcredit.manifest+json; version=2\",\
              \"payload\":\"aGk=\",\"signatures\":[{{\"keyid\":\"{}\",\"sig\":\"{}\"}}]}}\n",
             key().public_key().key_id(),
             STANDARD.encode(env.signature.to_bytes())
         );
         assert_eq!(String::from_utf8(env.to_bytes()).unwrap(), expected);
+        // A bundle: the same, with the records after the signatures.
+        let bundle = sign_bundle(&key(), b"hi", b"[]");
+        let expected = format!(
+            "{},\"records\":\"W10=\"}}\n",
+            expected.trim_end().trim_end_matches('}')
+        );
+        assert_eq!(String::from_utf8(bundle.to_bytes()).unwrap(), expected);
+        let opened = open(&bundle.to_bytes()).unwrap();
+        assert_eq!(opened.records.as_deref(), Some(&b"[]"[..]));
+        assert_eq!(verify_signature(&key().public_key(), &opened), Ok(()));
+        assert_eq!(bundle.without_records(), env);
     }
 
     #[test]
     fn pae_vector() {
-        // 19-byte prefix, type "t/x" (3 bytes), payload "hi" (2 bytes).
+        // 21-byte prefix, type "t/x" (3 bytes), payload "hi" (2 bytes).
         assert_eq!(
             pae("t/x", b"hi"),
-            b"ENVCREDIT-BUNDLE-v1 3 t/x 2 hi".to_vec()
+            b"ENVCREDIT-MANIFEST-v2 3 t/x 2 hi".to_vec()
         );
         assert_eq!(
             hex::encode(pae("t/x", b"hi")),
-            "454e564352454449542d42554e444c452d7631203320742f782032206869"
+            "454e564352454449542d4d414e49464553542d7632203320742f782032206869"
         );
         // Empty payload still carries its length and the trailing space.
-        assert_eq!(pae("", b""), b"ENVCREDIT-BUNDLE-v1 0  0 ".to_vec());
-        // The real type is 48 bytes; no leading zeros in lengths.
-        assert_eq!(PAYLOAD_TYPE.len(), 48);
+        assert_eq!(pae("", b""), b"ENVCREDIT-MANIFEST-v2 0  0 ".to_vec());
+        // The real type is 50 bytes; no leading zeros in lengths.
+        assert_eq!(PAYLOAD_TYPE.len(), 50);
         let mut expected =
-            b"ENVCREDIT-BUNDLE-v1 48 application/vnd.envcredit.bundle+json; version=1 5 ".to_vec();
+            b"ENVCREDIT-MANIFEST-v2 50 application/vnd.envcredit.manifest+json; version=2 5 "
+                .to_vec();
         expected.extend_from_slice(b"hello");
         assert_eq!(pae(PAYLOAD_TYPE, b"hello"), expected);
         let big = vec![0u8; 1000];
-        assert!(pae("t", &big).starts_with(b"ENVCREDIT-BUNDLE-v1 1 t 1000 "));
+        assert!(pae("t", &big).starts_with(b"ENVCREDIT-MANIFEST-v2 1 t 1000 "));
     }
 
     #[test]
@@ -935,15 +991,15 @@ mod tests {
         let payload = br#"{"hello":"world"}"#;
         assert_eq!(
             hex::encode(pae(PAYLOAD_TYPE, payload)),
-            "454e564352454449542d42554e444c452d7631203438206170706c69636174696f6e2f766e642e656e76\
-             6372656469742e62756e646c652b6a736f6e3b2076657273696f6e3d31203137207b2268656c6c6f223a\
-             22776f726c64227d"
+            "454e564352454449542d4d414e49464553542d7632203530206170706c69636174696f6e2f766e642e65\
+             6e766372656469742e6d616e69666573742b6a736f6e3b2076657273696f6e3d32203137207b2268656c\
+             6c6f223a22776f726c64227d"
         );
         let expected = concat!(
-            r#"{"payloadType":"application/vnd.envcredit.bundle+json; version=1","#,
+            r#"{"payloadType":"application/vnd.envcredit.manifest+json; version=2","#,
             r#""payload":"eyJoZWxsbyI6IndvcmxkIn0=","#,
             r#""signatures":[{"keyid":"21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9","#,
-            r#""sig":"rIV4AG4eCEKMm6DYqX5nd4xE9m767BcVt6IBIKV1gU7Nq6shdPGAXCbqQXEOvHYLVH50ybvkadygt8ceeJ9uCQ=="}]}"#,
+            r#""sig":"qzu263nX+jP0dl83noJrw2IwiR/cr6x/09N9fSPLVv7aX7KfBsTnQb0ife9Ujl9wk0BEnJlia5kXr9EbychKBw=="}]}"#,
             "\n"
         );
         assert_eq!(

@@ -8,26 +8,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::merkle::Hash;
 
-/// The only payload format version this registry reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The only format version this registry reads (2: the signature covers the manifest, which
+/// commits to the records by their Merkle root).
+pub const FORMAT_VERSION: u32 = 2;
 /// The only hash algorithm of the Merkle tree and the chain.
 pub const HASH_ALGORITHM: &str = "sha256";
 /// Evaluation years the registry accepts (a sanity bound on untrusted input).
 pub const FIRST_YEAR: i32 = 2023;
 pub const LAST_YEAR: i32 = 2100;
-
-/// The payload of a bundle: its manifest and the records of one dataset.
-///
-/// Records stay raw here: their exact bytes are the Merkle leaves, and they are parsed and
-/// checked for canonical form one by one after the root has been checked.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Payload<'a> {
-    #[serde(deserialize_with = "super::strict::object")]
-    pub manifest: Manifest,
-    #[serde(borrow)]
-    pub records: Vec<&'a serde_json::value::RawValue>,
-}
 
 /// The manifest of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

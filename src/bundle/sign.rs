@@ -1,7 +1,7 @@
 //! The pipeline's side: plain records in, a signed bundle out.
 //!
 //! Used by `envcredit sign` and `envcredit demo`, and by the tests to make bundles (also bad ones,
-//! validly signed, through [`assemble_payload`] and [`envelope::sign`]).
+//! validly signed, through [`manifest_bytes`], [`records_bytes`] and [`envelope::sign_bundle`]).
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -87,36 +87,38 @@ pub fn manifest_for(draft: &Draft, record_bytes: &[Vec<u8>]) -> Manifest {
     }
 }
 
-/// The payload bytes: `{"manifest":…,"records":[…]}` with the records' bytes placed verbatim.
-pub fn assemble_payload(
-    manifest: &Manifest,
-    record_bytes: &[Vec<u8>],
-) -> Result<Vec<u8>, serde_json::Error> {
-    let mut out = Vec::with_capacity(256 + record_bytes.iter().map(|r| r.len() + 1).sum::<usize>());
-    out.extend_from_slice(b"{\"manifest\":");
-    serde_json::to_writer(&mut out, manifest)?;
-    out.extend_from_slice(b",\"records\":[");
+/// The manifest's bytes: the signed payload. Compact JSON, members in the documented order.
+pub fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(manifest)
+}
+
+/// The records' bytes: `[RECORD,RECORD,…]` with each record's canonical bytes placed verbatim.
+pub fn records_bytes(record_bytes: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + record_bytes.iter().map(|r| r.len() + 1).sum::<usize>());
+    out.push(b'[');
     for (i, record) in record_bytes.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.extend_from_slice(record);
     }
-    out.extend_from_slice(b"]}");
-    Ok(out)
+    out.push(b']');
+    out
 }
 
 /// A signed bundle of the draft: records sorted and canonical, count and root computed.
-/// Returns the bundle file's bytes and the payload hash (the next bundle's previous hash).
+/// Returns the bundle file's bytes and the payload (manifest) hash: the next bundle's previous
+/// hash.
 pub fn sign_draft(key: &SigningKey, draft: &Draft) -> Result<(Vec<u8>, Hash), serde_json::Error> {
     let record_bytes = canonical_records(&draft.records)?;
     let manifest = manifest_for(draft, &record_bytes);
-    let payload = assemble_payload(&manifest, &record_bytes)?;
+    let payload = manifest_bytes(&manifest)?;
     let hash = payload_hash(&payload);
-    Ok((envelope::sign(key, &payload).to_bytes(), hash))
+    let envelope = envelope::sign_bundle(key, &payload, &records_bytes(&record_bytes));
+    Ok((envelope.to_bytes(), hash))
 }
 
-/// SHA-256 of payload bytes.
+/// SHA-256 of payload bytes (the manifest): a bundle's identity in the chain.
 pub fn payload_hash(payload: &[u8]) -> Hash {
     use sha2::{Digest, Sha256};
     Sha256::digest(payload).into()

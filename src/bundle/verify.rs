@@ -5,7 +5,8 @@
 //! 3. payload type
 //! 4. key known (by the envelope's key id)
 //! 5. signature
-//! 6. strict parse of the payload (unknown and duplicate fields rejected)
+//! 6. strict parse of the payload (the manifest; unknown and duplicate fields rejected) and of
+//!    the records array beside it
 //! 7. format version and hash algorithm
 //! 8. key trusted for this sequence number
 //! 9. sequence = last + 1 (the same bundle again is a no-op; another one at an accepted
@@ -18,8 +19,9 @@
 //! 15. keys sorted, no duplicates
 //!
 //! Nothing unauthenticated is parsed beyond the envelope: the key is looked up by the envelope's
-//! key id and the signature checked before the payload is read, so the sequence range of the key
-//! is checked right after the strict parse.
+//! key id and the signature checked before the manifest is read, so the sequence range of the key
+//! is checked right after the strict parse. The records are not signed themselves: the signed
+//! manifest commits to them by count and Merkle root, checked before any record is parsed.
 
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
@@ -27,9 +29,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::envelope::{self, PublicKey};
-use super::manifest::{
-    Dataset, EvaluationSchedule, Manifest, Payload, FORMAT_VERSION, HASH_ALGORITHM,
-};
+use super::manifest::{Dataset, EvaluationSchedule, Manifest, FORMAT_VERSION, HASH_ALGORITHM};
 use super::merkle::{self, Hash};
 use super::records::{
     canonical_bytes, Change, ChangeKind, EvaluationRecord, Listing, ListingState, ObjectionStatus,
@@ -154,6 +154,12 @@ pub fn verify(
         ));
     }
     let opened = envelope::open(bytes).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    let Some(records_json) = opened.records.as_deref() else {
+        return Err(Rejection::new(
+            "envelope_malformed",
+            "the envelope has no `records`: a bundle carries its records beside the signed manifest",
+        ));
+    };
     envelope::check_payload_type(&opened).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
     let trusted = keys
         .iter()
@@ -167,9 +173,12 @@ pub fn verify(
     envelope::verify_signature(&trusted.key, &opened)
         .map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
 
-    let Object(payload): Object<Payload<'_>> = serde_json::from_slice(&opened.payload)
-        .map_err(|e| Rejection::new("payload_parse", format!("payload: {e}")))?;
-    let manifest = payload.manifest;
+    let Object(manifest): Object<Manifest> = serde_json::from_slice(&opened.payload)
+        .map_err(|e| Rejection::new("payload_parse", format!("manifest: {e}")))?;
+    // Records stay raw here: their exact bytes are the Merkle leaves, parsed and checked for
+    // canonical form one by one after the root has been checked.
+    let records_raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(records_json)
+        .map_err(|e| Rejection::new("payload_parse", format!("records: {e}")))?;
     check_manifest_fields(&manifest)?;
     if !trusted.covers(manifest.sequence) {
         return Err(Rejection::new(
@@ -190,28 +199,27 @@ pub fn verify(
         }
     }
 
-    if payload.records.len() as u64 != manifest.record_count {
+    if records_raw.len() as u64 != manifest.record_count {
         return Err(Rejection::new(
             "record_count",
             format!(
-                "manifest says {} records, the payload holds {}",
+                "manifest says {} records, the bundle holds {}",
                 manifest.record_count,
-                payload.records.len()
+                records_raw.len()
             ),
         ));
     }
-    if payload.records.len() > limits.max_records {
+    if records_raw.len() > limits.max_records {
         return Err(Rejection::new(
             "size_limit",
             format!(
                 "{} records, more than the limit of {}",
-                payload.records.len(),
+                records_raw.len(),
                 limits.max_records
             ),
         ));
     }
-    let leaves: Vec<Hash> = payload
-        .records
+    let leaves: Vec<Hash> = records_raw
         .iter()
         .map(|raw| merkle::leaf_hash(raw.get().as_bytes()))
         .collect();
@@ -227,7 +235,7 @@ pub fn verify(
         ));
     }
 
-    let raw: Vec<&[u8]> = payload.records.iter().map(|r| r.get().as_bytes()).collect();
+    let raw: Vec<&[u8]> = records_raw.iter().map(|r| r.get().as_bytes()).collect();
     // Everything a bundle reports happened on or before the day it was made.
     let made = manifest.created_at.date_naive();
     let records = match manifest.dataset {

@@ -11,6 +11,7 @@ use crate::bundle::sign::{payload_hash, sign_draft, Draft, SignInput};
 use crate::bundle::{self, Verified};
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::config::Config;
+use crate::highwater::ImportGuard;
 use crate::import::{check_bundle, import_bundle, Outcome};
 use crate::store::Store;
 use crate::web::Application;
@@ -18,8 +19,20 @@ use crate::{demo, Error, Result};
 
 pub fn dispatch(command: Command, config: Config) -> Result<()> {
     match command {
-        Command::Serve => serve(config),
-        Command::Import { files } => import(&config, &files),
+        Command::Serve { accept_rollback } => serve(Config {
+            accept_rollback,
+            ..config
+        }),
+        Command::Import {
+            files,
+            accept_rollback,
+        } => import(
+            &Config {
+                accept_rollback,
+                ..config
+            },
+            &files,
+        ),
         Command::Verify { file, standalone } => verify(&config, &file, standalone),
         Command::Keygen { out } => keygen(&out),
         Command::Sign {
@@ -30,6 +43,15 @@ pub fn dispatch(command: Command, config: Config) -> Result<()> {
             out,
         } => sign(&key, &input, previous.as_deref(), created_at, &out),
         Command::Demo { out_dir } => write_demo(&out_dir),
+        Command::VerifyProof {
+            file,
+            pubkey,
+            code,
+            year,
+            chain,
+        } => super::proof::verify_proof(&file, &pubkey, code.as_deref(), year, chain.as_deref()),
+        Command::VerifyReceipt { file, pubkey } => super::receipt::verify_receipt(&file, &pubkey),
+        Command::Checkpoint => super::checkpoint::checkpoint(&config),
     }
 }
 
@@ -123,11 +145,28 @@ fn serve(config: Config) -> Result<()> {
 fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
     let keys = trusted_keys(config)?;
     let store = Store::open(&config.database_url)?;
+    let mut guard = ImportGuard::before_import(config, &store)?;
     let clock = clock(config);
     for file in files {
         let started = Instant::now();
-        let outcome = read_bundle(file, &config.limits)
-            .and_then(|bytes| import_bundle(&store, &bytes, &keys, &config.limits, clock.as_ref()));
+        let outcome = read_bundle(file, &config.limits).and_then(|bytes| {
+            if guard.catching_up() {
+                // Behind the high-water mark: the bundle at the mark's sequence must be the one
+                // the mark names, checked before it is stored.
+                if let Verified::New(b) = check_bundle(&store, &bytes, &keys, &config.limits)? {
+                    guard.admit(b.manifest.sequence, &b.hash_hex())?;
+                }
+            }
+            import_bundle(&store, &bytes, &keys, &config.limits, clock.as_ref())
+        });
+        if let Ok(Outcome::Imported { sequence, .. }) = &outcome {
+            guard.committed(&store).map_err(|e| {
+                Error::Internal(format!(
+                    "bundle {} was imported as sequence {sequence}, but the high-water mark could not be advanced: {e}",
+                    file.display()
+                ))
+            })?;
+        }
         match outcome {
             Ok(Outcome::Imported {
                 sequence,
@@ -135,7 +174,7 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
                 records,
                 hash,
             }) => println!(
-                "imported {}: sequence {sequence}, {dataset}, {records} records, payload sha256 {hash}, {} ms",
+                "imported {}: sequence {sequence}, {dataset}, {records} records, manifest sha256 {hash}, {} ms",
                 file.display(),
                 started.elapsed().as_millis()
             ),
@@ -150,6 +189,9 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
                 )))
             }
         }
+    }
+    if let Some(mark) = guard.still_behind() {
+        tracing::warn!("the database is still behind its high-water mark (sequence {mark}): `serve` refuses it until the bundles up to {mark} are imported");
     }
     Ok(())
 }
@@ -167,7 +209,7 @@ fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
     };
     match verified {
         Verified::New(b) => println!(
-            "ok {}: sequence {}, {}, {} records, Merkle root {}, payload sha256 {}, signed by key {}{}",
+            "ok {}: sequence {}, {}, {} records, Merkle root {}, manifest sha256 {}, signed by key {}{}",
             file.display(),
             b.manifest.sequence,
             b.manifest.dataset,
@@ -240,16 +282,12 @@ fn sign(
             })?;
             #[derive(serde::Deserialize)]
             struct Head {
-                manifest: HeadManifest,
-            }
-            #[derive(serde::Deserialize)]
-            struct HeadManifest {
                 sequence: u64,
             }
             let head: Head = serde_json::from_slice(&opened.payload).map_err(|e| {
                 Error::BadRequest(format!("previous bundle {}: {e}", path.display()))
             })?;
-            (head.manifest.sequence + 1, payload_hash(&opened.payload))
+            (head.sequence + 1, payload_hash(&opened.payload))
         }
     };
     let draft = Draft {
@@ -264,7 +302,7 @@ fn sign(
         sign_draft(&key, &draft).map_err(|e| Error::Internal(format!("signing: {e}")))?;
     write(out, &bytes)?;
     println!(
-        "signed {}: sequence {sequence}, {}, {} records, payload sha256 {}",
+        "signed {}: sequence {sequence}, {}, {} records, manifest sha256 {}",
         out.display(),
         draft.dataset,
         draft.records.len(),

@@ -1,6 +1,10 @@
-//! The command line: `envcredit [serve|import|verify|keygen|sign|demo]`. `main` only calls [`run`].
+//! The command line: `envcredit [serve|import|verify|keygen|sign|demo|verify-proof|verify-receipt|
+//! checkpoint]`. `main` only calls [`run`].
 
+mod checkpoint;
 mod commands;
+mod proof;
+mod receipt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,13 +37,24 @@ pub struct Cli {
 pub enum Command {
     /// Serve the registry (JSON API and pages). Re-verifies every stored bundle at start and on
     /// each new revision; in demo mode imports the shipped demo bundles into an empty store.
-    Serve,
+    /// Refuses a database that does not hold its high-water mark (docs/operations.md).
+    Serve {
+        /// Serve although the database does not hold its high-water mark (restored from an
+        /// older backup, bundles lost): logs an ALARM, reports it in /healthz, and adopts the
+        /// database's head as the mark.
+        #[arg(long)]
+        accept_rollback: bool,
+    },
     /// Verify bundle files and store them, in order, each in one transaction. Stops at the first
     /// rejected bundle, which leaves the store exactly as it was, and exits non-zero.
     Import {
         /// Bundle files, in sequence order.
         #[arg(required = true, value_name = "BUNDLE")]
         files: Vec<PathBuf>,
+        /// Import although the database does not hold its high-water mark (another history,
+        /// a missing state file): logs an ALARM and adopts the database's head as the mark.
+        #[arg(long)]
+        accept_rollback: bool,
     },
     /// Check a bundle as an import would, against the store's chain, changing nothing.
     Verify {
@@ -80,12 +95,45 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "demo/bundles")]
         out_dir: PathBuf,
     },
+    /// Check the proof of one record (from `/api/v1/institutions/{code}/years/{year}/proof`)
+    /// offline with the pipeline's public key: the signed manifest, the record's path to its
+    /// Merkle root, the record itself. Warns when a newer bundle of the dataset exists.
+    VerifyProof {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The pipeline's public key: base64, or a file holding it (FILE.pub of `keygen`).
+        #[arg(long, value_name = "KEY")]
+        pubkey: String,
+        /// Also require the proof to be of this institution (unified social credit code).
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
+        /// Also require the proof to be of this evaluation year.
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i32>,
+        /// The chain of signed manifests (the saved answer of /api/v1/bundles): warn from its
+        /// verified manifests, not the server's hint, when a newer bundle of the dataset exists.
+        #[arg(long, value_name = "FILE")]
+        chain: Option<PathBuf>,
+    },
+    /// Check a signed lookup receipt (a receipt, or an API answer holding one as `receipt`) with
+    /// the registry's receipt key, and print what it says. Exits non-zero if anything fails.
+    VerifyReceipt {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The registry's receipt public key: base64, or a file holding it (or the JSON of
+        /// /.well-known/envcredit-receipt-key.json).
+        #[arg(long, value_name = "KEY")]
+        pubkey: String,
+    },
+    /// Print the database's head as a `checkpoint = { sequence = …, hash = "…" }` line, to pin
+    /// in the configuration of every instance after an import.
+    Checkpoint,
 }
 
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let serving = matches!(cli.command, None | Some(Command::Serve));
+    let serving = matches!(cli.command, None | Some(Command::Serve { .. }));
     let config = match load_config(&cli, serving) {
         Ok(config) => config,
         Err(e) => {
@@ -95,7 +143,12 @@ pub fn run() -> ExitCode {
     };
     // Serving logs what it does; a one-off command prints its result and only warnings.
     init_tracing(config.log_format, if serving { "info" } else { "warn" });
-    match commands::dispatch(cli.command.unwrap_or(Command::Serve), config) {
+    match commands::dispatch(
+        cli.command.unwrap_or(Command::Serve {
+            accept_rollback: false,
+        }),
+        config,
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -124,6 +124,14 @@ impl Store {
         self.backend
     }
 
+    /// Which backend a database URL names and, for SQLite, its file (`None` in memory).
+    pub fn locate(database_url: &str) -> Result<(Backend, Option<std::path::PathBuf>)> {
+        Ok(match Target::parse(database_url)? {
+            Target::Postgresql { .. } => (Backend::Postgresql, None),
+            Target::Sqlite { path, .. } => (Backend::Sqlite, path),
+        })
+    }
+
     /// Payload hashes of the accepted bundles by sequence: element `i` is sequence `i + 1`.
     /// Stored sequences that are not exactly `1..=n` are an integrity error naming the gap.
     pub fn chain(&self) -> Result<Vec<Hash>> {

@@ -87,6 +87,18 @@ impl From<&Error> for Problem {
                 "Not found",
                 format!("{what} not found"),
             ),
+            Error::Gone(detail) => Problem::new(
+                StatusCode::GONE,
+                "no-longer-displayed",
+                "No longer displayed",
+                detail.clone(),
+            ),
+            Error::ReceiptsUnavailable => Problem::new(
+                StatusCode::NOT_FOUND,
+                "receipts-unavailable",
+                "Receipts unavailable",
+                "This registry does not issue signed receipts (no receipt key is configured); ask without `receipt`.",
+            ),
             Error::Integrity(_) => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "integrity",

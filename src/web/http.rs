@@ -59,10 +59,12 @@ fn data_keyed(path: &str) -> bool {
     path.starts_with("/api/v1/") || is_page(path)
 }
 
-/// The HTML pages: everything that is not the API, the health check or a static asset.
+/// The HTML pages: everything that is not the API, the health check, a well-known (JSON)
+/// resource or a static asset.
 fn is_page(path: &str) -> bool {
     !(path == "/api"
         || path.starts_with("/api/")
+        || path.starts_with("/.well-known/")
         || path == "/healthz"
         || path == "/favicon.ico"
         || path.starts_with("/static/"))
@@ -89,7 +91,11 @@ pub async fn conditional(
     let path = req.path().to_string();
     let page = is_page(&path);
     let key = match req.app_data::<web::Data<AppState>>() {
-        Some(state) if req.method() == Method::GET && data_keyed(&path) => {
+        Some(state)
+            if req.method() == Method::GET
+                && data_keyed(&path)
+                && !asks_for_receipt(req.query_string()) =>
+        {
             Some(DataKey::of(state, &req))
         }
         _ => None,
@@ -143,6 +149,13 @@ pub async fn conditional(
         }
     }
     Ok(res)
+}
+
+/// Whether the query asks for a signed receipt (`receipt=true`): such an answer carries the
+/// instant it was issued, so it is not a pure function of the data key and gets no ETag.
+fn asks_for_receipt(query: &str) -> bool {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .is_ok_and(|q| q.iter().any(|(k, v)| k == "receipt" && v == "true"))
 }
 
 /// The ETag of a data-keyed `GET`, and what it was computed from.
@@ -428,6 +441,9 @@ mod tests {
         assert!(!data_keyed("/api/docs/swagger-ui.css"));
         assert!(is_page("/institutions/x"));
         assert!(!is_page("/api/v1/institutions/x"));
+        assert!(!data_keyed("/.well-known/envcredit-receipt-key.json"));
+        assert!(asks_for_receipt("as_of=2025-06-01&receipt=true"));
+        assert!(!asks_for_receipt("receipt=false"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub use state::AppState;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::highwater::{self, HighWater};
 use crate::read::LiveRegistry;
 use crate::store::Store;
 use crate::{demo, Error, Result};
@@ -29,6 +30,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// This instance's high-water mark, advanced as it serves newer verified revisions.
+    high_water: Arc<HighWater>,
 }
 
 impl Application {
@@ -39,12 +42,17 @@ impl Application {
         let keys = config.trusted_keys()?;
         let setup_config = config.clone();
         let setup_clock = clock.clone();
-        let live = web::block(move || -> Result<LiveRegistry> {
+        let (live, high_water, high_water_status) = web::block(move || -> Result<_> {
             let store = Store::open(&setup_config.database_url)?;
             if setup_config.demo {
                 demo::import_if_empty(&store, &keys, &setup_config.limits, setup_clock.as_ref())?;
             }
-            LiveRegistry::load(store, keys, setup_config.demo)
+            // Before anything is served: a database that does not hold its high-water mark
+            // (restored from an older backup, bundles lost) is refused, not served as current.
+            let (high_water, status) = highwater::at_start(&setup_config, &store)?;
+            let live = LiveRegistry::load(store, keys, setup_config.demo)?;
+            advance_mark(&high_water, &live)?;
+            Ok((live, high_water, status))
         })
         .await
         .map_err(|e| Error::Internal(format!("start-up task: {e}")))??;
@@ -57,6 +65,7 @@ impl Application {
             .port();
         let state = web::Data::new(AppState::new(config, clock, Arc::new(live))?);
         let server_state = state.clone();
+        let high_water_status = web::Data::new(high_water_status);
         let demo = state.config.demo;
         let server = HttpServer::new(move || {
             // Middleware runs outermost last: paths are normalised first, then CORS (answering
@@ -64,6 +73,7 @@ impl Application {
             // carries the CORS and default headers too).
             App::new()
                 .app_data(server_state.clone())
+                .app_data(high_water_status.clone())
                 .app_data(api::json_config())
                 .app_data(api::query_config())
                 .app_data(api::path_config())
@@ -85,6 +95,7 @@ impl Application {
             port,
             server,
             state,
+            high_water: Arc::new(high_water),
         })
     }
 
@@ -95,13 +106,22 @@ impl Application {
     /// Serves until stopped, looking for a new revision in the store every poll interval.
     pub async fn run_until_stopped(self) -> Result<()> {
         let state = self.state.clone();
+        let high_water = self.high_water.clone();
         let interval = Duration::from_secs(state.config.poll_interval_seconds);
         let poller = actix_web::rt::spawn(async move {
             let mut ticker = actix_web::rt::time::interval(interval);
             loop {
                 ticker.tick().await;
                 let live = state.live.clone();
-                match web::block(move || live.refresh()).await {
+                let high_water = high_water.clone();
+                let refreshed = move || -> Result<bool> {
+                    let changed = live.refresh()?;
+                    if changed {
+                        advance_mark(&high_water, &live)?;
+                    }
+                    Ok(changed)
+                };
+                match web::block(refreshed).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => tracing::warn!(error = %e, "revision poll failed"),
                     Err(e) => tracing::warn!(error = %e, "revision poll task failed"),
@@ -112,6 +132,32 @@ impl Application {
         poller.abort();
         result
     }
+}
+
+/// Moves this instance's high-water mark forward to the verified revision it now serves; a
+/// revision behind the mark (the database went back while serving) is an ALARM, and the next
+/// start-up refuses it.
+fn advance_mark(high_water: &HighWater, live: &LiveRegistry) -> Result<()> {
+    let Some(revision) = live.current().revision.clone() else {
+        return Ok(());
+    };
+    let mark = highwater::Mark {
+        sequence: revision.sequence,
+        hash: revision.hash,
+    };
+    if !high_water.advance(&mark)? {
+        if let Ok(Some(kept)) = high_water.read() {
+            if kept.sequence > mark.sequence {
+                tracing::error!(
+                    alarm = "rollback",
+                    serving = mark.sequence,
+                    mark = kept.sequence,
+                    "ALARM: the verified revision served is behind the high-water mark"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {

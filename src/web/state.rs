@@ -7,6 +7,7 @@ use tera::Tera;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::read::LiveRegistry;
+use crate::receipt::ReceiptKey;
 use crate::Result;
 
 pub struct AppState {
@@ -14,12 +15,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub live: Arc<LiveRegistry>,
     pub templates: Tera,
+    /// The registry's receipt signing key; none when receipts are not offered.
+    pub receipts: Option<ReceiptKey>,
 }
 
 impl AppState {
     pub fn new(config: Config, clock: Arc<dyn Clock>, live: Arc<LiveRegistry>) -> Result<AppState> {
         Ok(AppState {
             templates: super::pages::templates()?,
+            receipts: config.receipt_key()?,
             config,
             clock,
             live,

@@ -53,7 +53,7 @@ fn cli_pipeline(db: TestDb) {
     std::fs::write(
         d.join("envcredit.toml"),
         format!(
-            "database_url = \"{}\"\n[[trusted_keys]]\nname = \"pipeline\"\npublic_key = \"{}\"\nfrom_seq = 1\n",
+            "database_url = \"{}\"\nstate_file = \"state.json\"\n[[trusted_keys]]\nname = \"pipeline\"\npublic_key = \"{}\"\nfrom_seq = 1\n",
             db.url,
             public.trim()
         ),

@@ -8,7 +8,7 @@ use envcredit::bundle::manifest::Manifest;
 use envcredit::bundle::merkle::Hash;
 use envcredit::bundle::records::{BasicScore, EvaluationRecord, Listing, ListingState, Records};
 use envcredit::bundle::sign::{
-    assemble_payload, canonical_records, manifest_for, payload_hash, Draft,
+    canonical_records, manifest_bytes, manifest_for, payload_hash, records_bytes, Draft,
 };
 use envcredit::bundle::{Dataset, EvaluationSchedule};
 use envcredit::clock::FixedClock;
@@ -109,6 +109,10 @@ pub fn config(db: &TestDb) -> Config {
     config.listen = "127.0.0.1:0".to_string();
     config.database_url = db.url.clone();
     config.trusted_keys = vec![trusted(&pipeline_key(), "pipeline", 1, None)];
+    if db.url.starts_with("postgres") {
+        // PostgreSQL needs the state file named; tests of the high-water mark name one.
+        config.state_file = Some("none".to_string());
+    }
     config
 }
 
@@ -279,12 +283,18 @@ impl Parts {
         self
     }
 
+    /// The signed payload: the manifest's bytes.
     pub fn payload(&self) -> Vec<u8> {
-        assemble_payload(&self.manifest, &self.records).expect("payload")
+        manifest_bytes(&self.manifest).expect("manifest")
+    }
+
+    /// The records' bytes beside it.
+    pub fn records_bytes(&self) -> Vec<u8> {
+        records_bytes(&self.records)
     }
 
     pub fn sign(&self, key: &SigningKey) -> Vec<u8> {
-        envelope::sign(key, &self.payload()).to_bytes()
+        envelope::sign_bundle(key, &self.payload(), &self.records_bytes()).to_bytes()
     }
 
     pub fn hash(&self) -> Hash {
@@ -311,11 +321,15 @@ pub fn import(
     bytes: &[u8],
 ) -> envcredit::Result<envcredit::import::Outcome> {
     let keys = config.trusted_keys().expect("keys");
-    envcredit::import::import_bundle(
-        &db.store(),
+    let store = db.store();
+    let outcome = envcredit::import::import_bundle(
+        &store,
         bytes,
         &keys,
         &config.limits,
         &FixedClock(date(2025, 1, 2)),
-    )
+    )?;
+    // Whoever accepts a bundle advances the high-water mark.
+    envcredit::highwater::follow_head(config, &store)?;
+    Ok(outcome)
 }

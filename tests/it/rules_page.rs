@@ -204,7 +204,7 @@ async fn rules_page(db: TestDb) {
         // Which year is valid today.
         assert!(html.contains(&text(lang, "validity_today").replace("{year}", "2024")));
 
-        // The verify section: the real command line, the JSON and the docs, what is not offered.
+        // The verify section: the real command lines, the proof, the JSON and the docs.
         let verify = &html[html.find("<h2 id=\"verify\">").expect("verify")..];
         assert!(verify.contains(
             "<code class=\"command\">envcredit --config keys.toml verify --standalone bundle.json</code>"
@@ -213,7 +213,10 @@ async fn rules_page(db: TestDb) {
         assert!(verify.contains("<code>&#x2F;api&#x2F;v1&#x2F;institutions&#x2F;{"));
         assert!(verify.contains("sequence") && verify.contains("leaf_index"));
         assert!(verify.contains("<a href=\"/api/docs/\">"));
-        assert!(verify.contains(&text(lang, "verify_not_yet")));
+        assert!(
+            verify.contains("<code class=\"command\">envcredit verify-proof proof.json --pubkey")
+        );
+        assert!(verify.contains("&#x2F;proof</code>"), "the proof endpoint");
 
         // Links stay in the page's language (tera escapes the prefix's slash).
         let prefix = if lang == "en" { "&#x2F;en" } else { "" };

@@ -9,13 +9,15 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::institutions::{county_info, enum_str, grade_info, risk_info, GradeInfo, RiskInfo};
-use super::{csv_ok, json_ok, AsOfQuery, CsvQuery, DataInfo};
+use super::receipts::{self, ReceiptQuery};
+use super::{csv_ok, json_ok, CsvQuery, DataInfo};
 use crate::domain::code::{CodeError, CreditCode};
 use crate::domain::consequences::{bid_flag, BidFlag};
 use crate::read::{Institution, Registry, Standing};
+use crate::receipt::{Envelope, Question, QuestionItem};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
@@ -145,6 +147,24 @@ pub struct FlagResponse {
     pub code: String,
     #[serde(flatten)]
     pub answer: FlagAnswer,
+    /// With `receipt=true`: this answer signed by the registry (its `answers` hold this answer
+    /// without `data` and `receipt`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Envelope>,
+}
+
+/// The query parameters of `GET /api/v1/flags/{code}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FlagQuery {
+    /// The date (Asia/Shanghai, `YYYY-MM-DD`) to answer for, e.g. a bid deadline; default today.
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision (a bundle sequence number), reproducing what the
+    /// registry said then; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to add a signed `receipt` of the answer (docs/receipts.md).
+    #[serde(default)]
+    pub receipt: bool,
 }
 
 /// One code of a batch, with an optional date of its own.
@@ -179,6 +199,9 @@ pub struct ItemsBatch {
     /// At most 1,000.
     #[schema(max_items = 1000)]
     pub items: Vec<BatchItem>,
+    /// `true` to add a signed `receipt` of the answer (also `?receipt=true`).
+    #[serde(default)]
+    pub receipt: bool,
 }
 
 /// Codes only.
@@ -193,6 +216,9 @@ pub struct CodesBatch {
     /// 1,000.
     #[schema(max_items = 1000, example = json!(["91330402MA0000001U"]))]
     pub codes: Vec<String>,
+    /// `true` to add a signed `receipt` of the answer (also `?receipt=true`).
+    #[serde(default)]
+    pub receipt: bool,
 }
 
 /// The body as sent, so that a wrong one gets a precise message (an untagged enum would only
@@ -207,6 +233,8 @@ struct RawBatch {
     items: Option<Vec<BatchItem>>,
     #[serde(default, deserialize_with = "present")]
     codes: Option<Vec<String>>,
+    #[serde(default)]
+    receipt: bool,
 }
 
 /// A field that may be absent but, when given, is not null.
@@ -244,17 +272,19 @@ impl TryFrom<RawBatch> for BatchRequest {
     type Error = String;
 
     fn try_from(raw: RawBatch) -> std::result::Result<BatchRequest, String> {
-        let (as_of, revision) = (raw.as_of, raw.revision);
+        let (as_of, revision, receipt) = (raw.as_of, raw.revision, raw.receipt);
         match (raw.items, raw.codes) {
             (Some(items), None) => Ok(BatchRequest::Items(ItemsBatch {
                 as_of,
                 revision,
                 items,
+                receipt,
             })),
             (None, Some(codes)) => Ok(BatchRequest::Codes(CodesBatch {
                 as_of,
                 revision,
                 codes,
+                receipt,
             })),
             (Some(_), Some(_)) => Err("give either `items` or `codes`, not both".into()),
             (None, None) => {
@@ -271,6 +301,57 @@ impl BatchRequest {
             BatchRequest::Items(b) => b.revision,
             BatchRequest::Codes(b) => b.revision,
         }
+    }
+
+    /// Whether the body asks for a signed receipt.
+    pub fn receipt(&self) -> bool {
+        match self {
+            BatchRequest::Items(b) => b.receipt,
+            BatchRequest::Codes(b) => b.receipt,
+        }
+    }
+
+    /// The question as asked, for a receipt (`endpoint`: method and path template).
+    pub fn question(&self, endpoint: &str) -> Question {
+        let (as_of, revision, items) = match self {
+            BatchRequest::Items(b) => (
+                b.as_of,
+                b.revision,
+                b.items
+                    .iter()
+                    .map(|i| QuestionItem {
+                        as_of: i.as_of,
+                        code: i.code.clone(),
+                    })
+                    .collect(),
+            ),
+            BatchRequest::Codes(b) => (
+                b.as_of,
+                b.revision,
+                b.codes
+                    .iter()
+                    .map(|code| QuestionItem {
+                        as_of: None,
+                        code: code.clone(),
+                    })
+                    .collect(),
+            ),
+        };
+        Question {
+            as_of,
+            endpoint: endpoint.to_string(),
+            items,
+            revision,
+        }
+    }
+
+    /// The batch's date: its `as_of`, default `today`.
+    pub fn as_of(&self, today: NaiveDate) -> NaiveDate {
+        match self {
+            BatchRequest::Items(b) => b.as_of,
+            BatchRequest::Codes(b) => b.as_of,
+        }
+        .unwrap_or(today)
     }
 
     /// The items, each with the date it is answered for; a clear 400 beyond [`MAX_BATCH`].
@@ -318,6 +399,10 @@ pub struct FlagsBatchResponse {
     /// Number of items.
     pub total: usize,
     pub items: Vec<FlagItem>,
+    /// With `receipt`: this answer signed by the registry (its `answers` are exactly `items`);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Envelope>,
 }
 
 /// What a code names in the registry.
@@ -457,21 +542,23 @@ fn empty(status: FlagStatus) -> FlagAnswer {
 
 /// The bid flag of one institution as of a date (default today): `bonus` (A/B and low risk),
 /// `penalty` (D/E and high risk) or `none`, with the valid grade it comes from, its validity
-/// window and the rule applied; or `no_valid_grade` with the reason.
+/// window and the rule applied; or `no_valid_grade` with the reason. With `receipt=true` the
+/// answer also carries a `receipt` signed by the registry (docs/receipts.md).
 #[utoipa::path(get, path = "/api/v1/flags/{code}", tag = "flags",
-    params(("code" = String, Path, description = "Unified social credit code (18 characters)"), AsOfQuery),
+    params(("code" = String, Path, description = "Unified social credit code (18 characters)"), FlagQuery),
     responses(
         (status = 200, description = "The flag, or `no_valid_grade` with the reason", body = FlagResponse),
         (status = 400, description = "Invalid code (the reason names the failed check) or parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No institution with this code, or unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No institution with this code, or unknown revision, or a receipt asked for from a registry that issues none (`receipts-unavailable`)", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Record withheld: it failed the integrity check", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/flags/{code}")]
 pub async fn get_flag(
     state: web::Data<AppState>,
     code: web::Path<String>,
-    query: web::Query<AsOfQuery>,
+    query: web::Query<FlagQuery>,
 ) -> Result<HttpResponse> {
+    let receipt_key = query.receipt.then(|| receipts::key(&state)).transpose()?;
     let registry = state.live.at(query.revision)?;
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
     let inst = match lookup(&registry, &code) {
@@ -480,35 +567,72 @@ pub async fn get_flag(
         Lookup::NotFound => return Err(Error::NotFound(format!("institution {}", code.trim()))),
         Lookup::Withheld => return Err(Error::Integrity(code.trim().to_string())),
     };
-    let body = FlagResponse {
+    let mut body = FlagResponse {
         data: DataInfo::of(&registry),
         as_of,
         code: inst.code.clone(),
         answer: answer_for(&registry, inst, as_of),
+        receipt: None,
     };
-    Ok(json_ok(&body, &registry))
+    let Some(key) = receipt_key else {
+        return Ok(json_ok(&body, &registry));
+    };
+    let question = Question {
+        as_of: query.as_of,
+        endpoint: "GET /api/v1/flags/{code}".to_string(),
+        items: vec![QuestionItem {
+            as_of: None,
+            code: code.into_inner(),
+        }],
+        revision: query.revision,
+    };
+    // The one item of this answer: the answer without `data` (and `receipt`), as a batch item.
+    let item = FlagItem {
+        code: body.code.clone(),
+        as_of,
+        answer: body.answer.clone(),
+    };
+    body.receipt = Some(receipts::issue(
+        &state,
+        key,
+        &registry,
+        question,
+        as_of,
+        &[item],
+    )?);
+    Ok(receipts::not_cached(json_ok(&body, &registry)))
 }
 
 /// Bid flags for up to 1,000 codes in one request (codes in the body, not the URL), each as of
 /// its own date or the batch's (default today). Each item has its own status: `found`,
-/// `no_valid_grade`, `not_found`, `invalid_code` (with the failed check) or `withheld`.
+/// `no_valid_grade`, `not_found`, `invalid_code` (with the failed check) or `withheld`. With
+/// `receipt` (in the body or the query) the answer also carries a `receipt` signed by the
+/// registry (docs/receipts.md).
 #[utoipa::path(post, path = "/api/v1/flags/batch", tag = "flags",
+    params(ReceiptQuery),
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One answer per item, in order", body = FlagsBatchResponse),
         (status = 400, description = "Not a valid batch: bad JSON, both or neither of `items` and `codes`, or more than 1,000 codes", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision, or a receipt asked for from a registry that issues none (`receipts-unavailable`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not sent as `application/json`", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/flags/batch")]
 pub async fn flags_batch(
     state: web::Data<AppState>,
+    query: web::Query<ReceiptQuery>,
     body: web::Json<BatchRequest>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
+    let receipt_key = (query.receipt || body.receipt())
+        .then(|| receipts::key(&state))
+        .transpose()?;
     let registry = state.live.at(body.revision())?;
-    let items = body.dated_items(state.clock.today())?;
+    let today = state.clock.today();
+    let question = body.question("POST /api/v1/flags/batch");
+    let batch_as_of = body.as_of(today);
+    let items = body.dated_items(today)?;
     let items: Vec<FlagItem> = items
         .into_iter()
         .map(|(code, as_of)| {
@@ -533,12 +657,24 @@ pub async fn flags_batch(
             }
         })
         .collect();
-    let response = FlagsBatchResponse {
+    let mut response = FlagsBatchResponse {
         data: DataInfo::of(&registry),
         total: items.len(),
         items,
+        receipt: None,
     };
-    Ok(json_ok(&response, &registry))
+    let Some(key) = receipt_key else {
+        return Ok(json_ok(&response, &registry));
+    };
+    response.receipt = Some(receipts::issue(
+        &state,
+        key,
+        &registry,
+        question,
+        batch_as_of,
+        &response.items,
+    )?);
+    Ok(receipts::not_cached(json_ok(&response, &registry)))
 }
 
 /// A row of the flags CSV.

@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::highwater::Status;
 use crate::web::AppState;
 
 /// The registry is up; which revision it serves.
@@ -20,13 +21,39 @@ pub struct Health {
     pub integrity_failures: u64,
     /// Institutions withheld because of those failures.
     pub withheld: usize,
+    /// The high-water mark check at start-up (docs/operations.md).
+    pub high_water: HighWaterHealth,
+}
+
+/// Whether the database held its high-water mark (kept outside it) when this instance started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HighWaterHealth {
+    /// "ok": the database held the state file's mark and the pinned checkpoint; "unchecked":
+    /// neither is configured; "rollback_accepted": started with `--accept-rollback` although
+    /// the database did not hold its mark (restored from an older backup, bundles lost, or
+    /// another history) — see `alarm`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// What was found, when the rollback was accepted; else null.
+    pub alarm: Option<String>,
+}
+
+impl From<&Status> for HighWaterHealth {
+    fn from(status: &Status) -> HighWaterHealth {
+        let (status, alarm) = match status {
+            Status::Ok => ("ok", None),
+            Status::Unchecked => ("unchecked", None),
+            Status::RollbackAccepted(found) => ("rollback_accepted", Some(found.clone())),
+        };
+        HighWaterHealth { status, alarm }
+    }
 }
 
 /// Liveness: answers while the process serves.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
-pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn healthz(state: web::Data<AppState>, high_water: web::Data<Status>) -> HttpResponse {
     let registry = state.live.current();
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -36,5 +63,6 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             demo: registry.demo,
             integrity_failures: registry.integrity_failures,
             withheld: registry.withheld.len(),
+            high_water: HighWaterHealth::from(high_water.get_ref()),
         })
 }

@@ -11,9 +11,11 @@ use super::flags::{
     lookup, no_valid_grade, valid_grade, BatchRequest, Lookup, ValidGrade, WITHHELD_DETAIL,
 };
 use super::institutions::{enum_str, Art11Info, ListingInfo};
+use super::receipts::{self, ReceiptQuery};
 use super::{json_ok, DataInfo};
 use crate::domain::consequences::joint_punishment_result;
 use crate::read::{Institution, Registry};
+use crate::receipt::Envelope;
 use crate::web::{AppState, Problem};
 use crate::Result;
 
@@ -82,6 +84,10 @@ pub struct JointBatchResponse {
     /// Number of items.
     pub total: usize,
     pub items: Vec<JointItem>,
+    /// With `receipt`: this answer signed by the registry (its `answers` are exactly `items`);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Envelope>,
 }
 
 fn item(code: String, as_of: NaiveDate, status: JointStatus) -> JointItem {
@@ -161,24 +167,32 @@ fn found(
 /// each as of its own date or the batch's (default today): whether the institution is on the
 /// serious-dishonesty list in force, whether its valid grade is D/E with high risk, the Art. 11
 /// reasons of that result and the listing decision numbers and dates. Same body as
-/// `POST /api/v1/flags/batch`.
+/// `POST /api/v1/flags/batch`. With `receipt` (in the body or the query) the answer also carries
+/// a `receipt` signed by the registry (docs/receipts.md).
 #[utoipa::path(post, path = "/api/v1/joint-punishment/batch", tag = "joint-punishment",
+    params(ReceiptQuery),
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One answer per item, in order", body = JointBatchResponse),
         (status = 400, description = "Not a valid batch: bad JSON, both or neither of `items` and `codes`, or more than 1,000 codes", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown revision, or a receipt asked for from a registry that issues none (`receipts-unavailable`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not sent as `application/json`", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/joint-punishment/batch")]
 pub async fn joint_punishment_batch(
     state: web::Data<AppState>,
+    query: web::Query<ReceiptQuery>,
     body: web::Json<BatchRequest>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
+    let receipt_key = (query.receipt || body.receipt())
+        .then(|| receipts::key(&state))
+        .transpose()?;
     let registry = state.live.at(body.revision())?;
     let today = state.clock.today();
+    let question = body.question("POST /api/v1/joint-punishment/batch");
+    let batch_as_of = body.as_of(today);
     let items: Vec<JointItem> = body
         .dated_items(today)?
         .into_iter()
@@ -197,10 +211,22 @@ pub async fn joint_punishment_batch(
             },
         })
         .collect();
-    let response = JointBatchResponse {
+    let mut response = JointBatchResponse {
         data: DataInfo::of(&registry),
         total: items.len(),
         items,
+        receipt: None,
     };
-    Ok(json_ok(&response, &registry))
+    let Some(key) = receipt_key else {
+        return Ok(json_ok(&response, &registry));
+    };
+    response.receipt = Some(receipts::issue(
+        &state,
+        key,
+        &registry,
+        question,
+        batch_as_of,
+        &response.items,
+    )?);
+    Ok(receipts::not_cached(json_ok(&response, &registry)))
 }

@@ -5,8 +5,11 @@ pub mod flags;
 pub mod health;
 pub mod institutions;
 pub mod joint;
+pub mod keys;
 pub mod lists;
 mod openapi;
+pub mod proofs;
+pub mod receipts;
 pub mod search;
 pub mod statistics;
 pub mod years;
@@ -32,7 +35,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(statistics::routes)
         .configure(changes::routes)
         .configure(flags::routes)
-        .configure(joint::routes);
+        .configure(joint::routes)
+        .configure(keys::routes)
+        .configure(receipts::routes)
+        .configure(proofs::routes);
 }
 
 fn bad_request(detail: String) -> actix_web::Error {

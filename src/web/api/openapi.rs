@@ -3,7 +3,10 @@
 use actix_web::{get, HttpResponse};
 use utoipa::OpenApi;
 
-use super::{changes, flags, health, institutions, joint, lists, search, statistics, years};
+use super::{
+    changes, flags, health, institutions, joint, keys, lists, proofs, receipts, search, statistics,
+    years,
+};
 use crate::web::Problem;
 
 #[derive(OpenApi)]
@@ -33,6 +36,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         changes::Doc::openapi(),
         flags::Doc::openapi(),
         joint::Doc::openapi(),
+        keys::Doc::openapi(),
+        receipts::Doc::openapi(),
+        proofs::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -1,0 +1,496 @@
+//! Signed lookup receipts through the real app, on both backends: a receipt for one code and for
+//! a batch verifies with the published key (library and `envcredit verify-receipt`); an edited
+//! receipt, a receipt signed by another key, or one checked with a pipeline key fails; without
+//! a receipt key, asking for one is the `receipts-unavailable` problem.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use envcredit::bundle::envelope::PublicKey;
+use envcredit::config::Config;
+use envcredit::receipt::{self, ReceiptKey};
+use serde_json::{json, Value};
+
+use crate::backends;
+use crate::helpers::*;
+
+const SEED: [u8; 32] = [11; 32];
+
+fn receipt_key() -> ReceiptKey {
+    ReceiptKey::from_seed(&SEED, false).expect("key")
+}
+
+/// A production configuration with the receipt key in a file, as `envcredit keygen` writes it.
+fn config_with_receipts(db: &TestDb, dir: &Path) -> Config {
+    let path = dir.join("receipt.key");
+    std::fs::write(&path, format!("{}\n", STANDARD.encode(SEED))).expect("key file");
+    let mut config = config(db);
+    config.receipt_key_file = Some(path);
+    config
+}
+
+async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json body"))
+}
+
+fn envcredit(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_envcredit"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ENVCREDIT_DATABASE_URL")
+        .env_remove("ENVCREDIT_LISTEN")
+        .env_remove("ENVCREDIT_DEMO")
+        .env_remove("ENVCREDIT_TODAY")
+        .env_remove("ENVCREDIT_RECEIPT_KEY_FILE")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("json")
+}
+
+/// The receipt's payload, decoded.
+fn payload(answer: &Value) -> Value {
+    let encoded = answer["receipt"]["payload"].as_str().expect("payload");
+    serde_json::from_slice(&STANDARD.decode(encoded).expect("base64")).expect("payload json")
+}
+
+/// The receipt with its payload replaced by `edit`ed JSON (the signature left as it was).
+fn edited(answer: &Value, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut p = payload(answer);
+    edit(&mut p);
+    let mut receipt = answer["receipt"].clone();
+    receipt["payload"] = json!(STANDARD.encode(bytes(&p)));
+    receipt
+}
+
+async fn round_trip(db: TestDb) {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_with_receipts(&db, dir.path());
+    import(&db, &config, &first_bundle().0).expect("imports");
+    let app = spawn_app(config, date(2025, 10, 1)).await;
+    let key = receipt_key();
+    let public = key.public_key();
+
+    // The published key is the configured one.
+    let response = app.get("/.well-known/envcredit-receipt-key.json").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let published: Value = response.json().await.expect("json");
+    assert_eq!(
+        published,
+        json!({"algorithm": "ed25519", "public_key": public.to_base64(),
+               "keyid": public.key_id(), "demo": false})
+    );
+    let published_key =
+        PublicKey::parse(published["public_key"].as_str().expect("key")).expect("parses");
+
+    // One code. Without `receipt` nothing changes; with it the answer carries a receipt whose
+    // answers are exactly the answer without `data` and `receipt`.
+    let path = format!("/api/v1/flags/{}?as_of=2025-06-01", code(1).to_lowercase());
+    let plain = app.get(&path).await;
+    assert!(plain.headers().contains_key("etag"));
+    let plain: Value = plain.json().await.expect("json");
+    assert!(plain.get("receipt").is_none(), "{plain}");
+    let response = app.get(&format!("{path}&receipt=true")).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(!response.headers().contains_key("etag"));
+    let one: Value = response.json().await.expect("json");
+    let mut without = one.clone();
+    without.as_object_mut().expect("object").remove("receipt");
+    assert_eq!(without, plain, "the answer is otherwise unchanged");
+    assert_eq!(one["receipt"]["payloadType"], receipt::PAYLOAD_TYPE);
+
+    let verified = receipt::verify(&bytes(&one), &published_key).expect("verifies");
+    let bare = receipt::verify(&bytes(&one["receipt"]), &published_key).expect("bare verifies");
+    assert_eq!(verified, bare);
+    let r = &verified.receipt;
+    assert_eq!(r.receipt_version, 1);
+    assert_eq!(r.answers, receipt::answer_items(&one));
+    assert_eq!(r.answers[0]["code"], code(1));
+    assert_eq!(r.answers[0]["bid_flag"], "bonus");
+    assert!(r.answers[0].get("data").is_none());
+    assert_eq!(r.as_of, date(2025, 6, 1));
+    assert_eq!(r.question.endpoint, "GET /api/v1/flags/{code}");
+    assert_eq!(r.question.as_of, Some(date(2025, 6, 1)));
+    assert_eq!(r.question.items[0].code, code(1).to_lowercase());
+    assert_eq!(r.question.revision, None);
+    let data = r.data.as_ref().expect("data revision");
+    assert_eq!(json!(data.sequence), one["data"]["revision"]["sequence"]);
+    assert_eq!(json!(data.hash), one["data"]["revision"]["hash"]);
+    assert!(!r.demo);
+    assert_eq!(r.notice, None);
+    assert!(chrono::DateTime::parse_from_rfc3339(&r.issued_at).is_ok());
+    // The payload is canonical: the same receipt re-encodes to the same bytes.
+    assert_eq!(
+        receipt::canonical_bytes(r).expect("bytes"),
+        verified.payload
+    );
+
+    // A batch of flags (receipt asked for in the body) and of joint-punishment checks (in the
+    // query): the receipt's answers are exactly the items.
+    let (status, batch) = post(
+        &app,
+        "/api/v1/flags/batch",
+        &json!({"as_of": "2025-06-01", "receipt": true,
+                "items": [{"code": code(1)}, {"code": code(3), "as_of": "2024-10-24"},
+                          {"code": "91330402MA0000001X"}, {"code": code(99)}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{batch}");
+    let verified = receipt::verify(&bytes(&batch), &published_key).expect("batch verifies");
+    assert_eq!(
+        verified.receipt.answers,
+        batch["items"].as_array().cloned().expect("items")
+    );
+    assert_eq!(verified.receipt.answers.len(), 4);
+    assert_eq!(
+        verified.receipt.question.endpoint,
+        "POST /api/v1/flags/batch"
+    );
+    assert_eq!(
+        verified.receipt.question.items[1].as_of,
+        Some(date(2024, 10, 24))
+    );
+    assert_eq!(verified.receipt.as_of, date(2025, 6, 1));
+
+    let (status, joint) = post(
+        &app,
+        "/api/v1/joint-punishment/batch?receipt=true",
+        &json!({"codes": [code(1), code(3)]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{joint}");
+    let verified = receipt::verify(&bytes(&joint), &published_key).expect("joint verifies");
+    assert_eq!(
+        verified.receipt.answers,
+        joint["items"].as_array().cloned().expect("items")
+    );
+    assert_eq!(verified.receipt.answers[1]["de_high_risk"], true);
+    assert_eq!(
+        verified.receipt.as_of,
+        date(2025, 10, 1),
+        "today by the app's clock"
+    );
+    assert_eq!(verified.receipt.question.as_of, None);
+    let (_, no_receipt) = post(
+        &app,
+        "/api/v1/joint-punishment/batch?receipt=false",
+        &json!({"codes": [code(1)], "receipt": false}),
+    )
+    .await;
+    assert!(no_receipt.get("receipt").is_none());
+
+    // The command line: the answer file, the bare receipt, the key as base64 or as the
+    // published document.
+    let d = dir.path();
+    std::fs::write(d.join("one.json"), bytes(&one)).expect("write");
+    std::fs::write(d.join("receipt.json"), bytes(&batch["receipt"])).expect("write");
+    std::fs::write(d.join("joint.json"), bytes(&joint)).expect("write");
+    std::fs::write(d.join("key.json"), bytes(&published)).expect("write");
+    let b64 = public.to_base64();
+    let out = envcredit(d, &["verify-receipt", "one.json", "--pubkey", &b64]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(&public.key_id()), "{stdout}");
+    assert!(stdout.contains("GET /api/v1/flags/{code}"), "{stdout}");
+    assert!(stdout.contains("as of:     2025-06-01"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} as of 2025-06-01: found", code(1))),
+        "{stdout}"
+    );
+    assert!(stdout.contains("bid flag bonus"), "{stdout}");
+    assert!(stdout.contains("issued at: "), "{stdout}");
+    assert!(stdout.contains("data:      revision 1"), "{stdout}");
+    let out = envcredit(
+        d,
+        &["verify-receipt", "receipt.json", "--pubkey", "key.json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("invalid_code, reason check_character"));
+    let out = envcredit(d, &["verify-receipt", "joint.json", "--pubkey", &b64]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("D/E with high risk"));
+
+    // An edited receipt: one answer's flag flipped, the payload re-encoded.
+    let flipped = edited(&one, |p| p["answers"][0]["bid_flag"] = json!("penalty"));
+    assert_eq!(
+        receipt::verify(&bytes(&flipped), &published_key).unwrap_err(),
+        receipt::ReceiptError::BadSignature
+    );
+    std::fs::write(d.join("flipped.json"), bytes(&flipped)).expect("write");
+    let out = envcredit(d, &["verify-receipt", "flipped.json", "--pubkey", &b64]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("signature_invalid"), "{stderr}");
+    assert!(text(&out.stdout).is_empty());
+    // Edited dates, revision or question fail the same way.
+    for edit in [
+        (|p: &mut Value| p["as_of"] = json!("2025-06-02")) as fn(&mut Value),
+        |p| p["data"]["sequence"] = json!(2),
+        |p| p["question"]["items"][0]["code"] = json!(code(2)),
+        |p| p["answers"] = json!([]),
+    ] {
+        let changed = edited(&one, edit);
+        assert_eq!(
+            receipt::verify(&bytes(&changed), &published_key).unwrap_err(),
+            receipt::ReceiptError::BadSignature
+        );
+    }
+    // The answer around an intact receipt edited: it no longer matches what was signed.
+    let mut around = one.clone();
+    around["bid_flag"] = json!("penalty");
+    assert_eq!(
+        receipt::verify(&bytes(&around), &published_key)
+            .unwrap_err()
+            .rule(),
+        "answer_mismatch"
+    );
+    std::fs::write(d.join("around.json"), bytes(&around)).expect("write");
+    let out = envcredit(d, &["verify-receipt", "around.json", "--pubkey", &b64]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("answer_mismatch"));
+
+    // Signed by another key: checked with the published key it fails, whether it names its
+    // own key or claims ours.
+    let other = ReceiptKey::from_seed(&[12; 32], false).expect("key");
+    let foreign = other
+        .sign(&verified.receipt)
+        .map(|e| serde_json::to_value(e).expect("json"))
+        .expect("signs");
+    assert_eq!(
+        receipt::verify(&bytes(&foreign), &published_key)
+            .unwrap_err()
+            .rule(),
+        "signature_key_mismatch"
+    );
+    let mut claiming = foreign.clone();
+    claiming["signatures"][0]["keyid"] = json!(public.key_id());
+    assert_eq!(
+        receipt::verify(&bytes(&claiming), &published_key).unwrap_err(),
+        receipt::ReceiptError::BadSignature
+    );
+    std::fs::write(d.join("foreign.json"), bytes(&claiming)).expect("write");
+    let out = envcredit(d, &["verify-receipt", "foreign.json", "--pubkey", &b64]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("signature_invalid"));
+
+    // The pipeline's key is not the receipt key: neither for a receipt nor for a bundle
+    // presented as one.
+    let pipeline = pipeline_key().public_key();
+    assert_eq!(
+        receipt::verify(&bytes(&one), &pipeline).unwrap_err().rule(),
+        "signature_key_mismatch"
+    );
+    let out = envcredit(
+        d,
+        &[
+            "verify-receipt",
+            "one.json",
+            "--pubkey",
+            &pipeline.to_base64(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("signature_key_mismatch"));
+    assert!(receipt::verify(&first_bundle().0, &pipeline).is_err());
+
+    // A receipt for an earlier revision names it.
+    let (status, earlier) = app
+        .get_json(&format!(
+            "/api/v1/flags/{}?revision=1&receipt=true",
+            code(1)
+        ))
+        .await;
+    assert_eq!(status, 200, "{earlier}");
+    let verified = receipt::verify(&bytes(&earlier), &published_key).expect("verifies");
+    assert_eq!(verified.receipt.question.revision, Some(1));
+    assert_eq!(verified.receipt.data.map(|d| d.sequence), Some(1));
+}
+
+backends!(receipt_round_trip, round_trip);
+
+async fn unavailable(db: TestDb) {
+    let config = config(&db);
+    import(&db, &config, &first_bundle().0).expect("imports");
+    let app = spawn_app(config, date(2025, 10, 1)).await;
+
+    let response = app.get("/.well-known/envcredit-receipt-key.json").await;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.expect("json");
+    assert_eq!(problem["code"], "receipts-unavailable");
+
+    let (status, problem) = app
+        .get_json(&format!("/api/v1/flags/{}?receipt=true", code(1)))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(problem["type"], "/problems/receipts-unavailable");
+    for (path, body) in [
+        (
+            "/api/v1/flags/batch",
+            json!({"codes": [code(1)], "receipt": true}),
+        ),
+        (
+            "/api/v1/flags/batch?receipt=true",
+            json!({"codes": [code(1)]}),
+        ),
+        (
+            "/api/v1/joint-punishment/batch?receipt=true",
+            json!({"codes": [code(1)]}),
+        ),
+    ] {
+        let (status, problem) = post(&app, path, &body).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(problem["code"], "receipts-unavailable", "{path}");
+    }
+    // Nothing else changes.
+    let (status, answer) = app.get_json(&format!("/api/v1/flags/{}", code(1))).await;
+    assert_eq!(status, 200);
+    assert!(answer.get("receipt").is_none());
+    let (status, _) = post(&app, "/api/v1/flags/batch", &json!({"codes": [code(1)]})).await;
+    assert_eq!(status, 200);
+
+    // The well-known path is API, not a page: JSON errors, 405 with Allow.
+    let response = app
+        .client
+        .post(format!(
+            "{}/.well-known/envcredit-receipt-key.json",
+            app.address
+        ))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET, HEAD, OPTIONS");
+    let response = app.get("/.well-known/something-else").await;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+backends!(receipts_unavailable_without_a_key, unavailable);
+
+#[actix_web::test]
+async fn demo_receipts_say_demo() {
+    let db = TestDb::sqlite();
+    let mut config = Config::defaults(true);
+    config.listen = "127.0.0.1:0".into();
+    config.database_url = db.url.clone();
+    let app = spawn_app(config, date(2026, 11, 27)).await;
+
+    let (status, published) = app
+        .get_json("/.well-known/envcredit-receipt-key.json")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(published["demo"], true);
+    let demo_key = ReceiptKey::demo().expect("demo key");
+    assert_eq!(published["keyid"], demo_key.public_key().key_id());
+    assert_ne!(
+        published["keyid"],
+        envcredit::config::demo_signing_key().public_key().key_id()
+    );
+
+    let (status, joint) = post(
+        &app,
+        "/api/v1/joint-punishment/batch",
+        &json!({"codes": [code(1)], "receipt": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{joint}");
+    let verified = receipt::verify(&bytes(&joint), demo_key.public_key()).expect("verifies");
+    assert!(verified.receipt.demo);
+    assert!(verified
+        .receipt
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.starts_with("DEMO")));
+
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("demo.json"), bytes(&joint)).expect("write");
+    let out = envcredit(
+        dir.path(),
+        &[
+            "verify-receipt",
+            "demo.json",
+            "--pubkey",
+            &demo_key.public_key().to_base64(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("NOTICE:    DEMO RECEIPT"));
+}
+
+#[test]
+fn the_receipt_key_is_the_registrys_own() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = config_with_receipts(&db, dir.path());
+    assert!(config.receipt_key().expect("loads").is_some());
+
+    // A pipeline key is refused as the receipt key.
+    let pipeline_seed = dir.path().join("pipeline.key");
+    std::fs::write(&pipeline_seed, pipeline_key().to_seed_base64()).expect("write");
+    config.receipt_key_file = Some(pipeline_seed);
+    assert!(config.receipt_key().is_err());
+
+    // So is a missing or unreadable file, and the demo receipt key outside demo mode.
+    config.receipt_key_file = Some(dir.path().join("missing.key"));
+    assert!(config.receipt_key().is_err());
+    let garbage = dir.path().join("garbage.key");
+    std::fs::write(&garbage, "not a key").expect("write");
+    config.receipt_key_file = Some(garbage);
+    assert!(config.receipt_key().is_err());
+    config.receipt_key_file = None;
+    assert!(config.receipt_key().expect("loads").is_none());
+
+    // Demo mode with a receipt key file is refused (demo signs only with the demo key).
+    let toml = dir.path().join("envcredit.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "demo = true\ndatabase_url = \"{}\"\nreceipt_key_file = \"{}\"\n",
+            db.url,
+            dir.path().join("receipt.key").display()
+        ),
+    )
+    .expect("write");
+    let err = Config::load(Some(&toml), false).unwrap_err().to_string();
+    assert!(err.contains("demo receipt key"), "{err}");
+}
+
+#[test]
+fn verify_receipt_explains_itself() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = envcredit(dir.path(), &["verify-receipt", "--help"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("Usage: envcredit verify-receipt"));
+    let out = envcredit(
+        dir.path(),
+        &["verify-receipt", "missing.json", "--pubkey", "nope"],
+    );
+    assert!(!out.status.success());
+    assert_eq!(text(&out.stderr).lines().count(), 1);
+}
