@@ -1,11 +1,14 @@
 //! Settings: one TOML file (`--config`), overridden by `ENVCREDIT_*` environment variables,
 //! overridden by command-line flags. Every setting has a documented default (docs/operations.md).
 
+use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::envelope::{PublicKey, SigningKey};
@@ -30,6 +33,10 @@ const ENV_KEYS: &[&str] = &[
     "limits.max_bundle_bytes",
     "limits.max_records",
     "limits.max_record_bytes",
+    "rate_limit.enabled",
+    "rate_limit.per_minute",
+    "rate_limit.burst",
+    "rate_limit.trusted_proxies",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +60,8 @@ pub struct Config {
     pub limits: Limits,
     /// The pipeline's public keys and the sequence ranges each may sign.
     pub trusted_keys: Vec<TrustedKeyConfig>,
+    /// Requests per client, and per partner key (`crate::web` rate limits).
+    pub rate_limit: RateLimitConfig,
     /// The registry's own receipt signing key (a file holding the base64 32-byte Ed25519 seed, as
     /// `envcredit keygen` writes it; never a pipeline key). Unset: no signed receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +119,130 @@ fn one() -> u64 {
     1
 }
 
+/// Rate limits (GCRA): each client, or each partner key, may send `burst` requests at once and
+/// `per_minute` requests a minute on average (docs/operations.md, "Rate limits").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Sustained requests a minute per client address.
+    pub per_minute: u32,
+    /// Requests a client may send at once, before the sustained rate applies.
+    pub burst: u32,
+    /// Proxies (addresses or networks, e.g. `10.0.0.0/8`) whose `X-Forwarded-For` names the
+    /// client; from any other peer the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Partners sending `X-Api-Key` get a quota of their own.
+    #[serde(default)]
+    pub partner_keys: Vec<PartnerKeyConfig>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> RateLimitConfig {
+        RateLimitConfig {
+            enabled: true,
+            per_minute: 600,
+            burst: 100,
+            trusted_proxies: Vec::new(),
+            partner_keys: Vec::new(),
+        }
+    }
+}
+
+/// The shortest partner key accepted: a key is a secret, not a name.
+pub const MIN_PARTNER_KEY_CHARS: usize = 16;
+
+/// One partner's key and quota. The key never appears in `Debug` output.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerKeyConfig {
+    /// A name for logs, e.g. "procurement-platform".
+    pub name: String,
+    /// The secret the partner sends in `X-Api-Key`.
+    pub key: String,
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl fmt::Debug for PartnerKeyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartnerKeyConfig")
+            .field("name", &self.name)
+            .field("key", &"***")
+            .field("per_minute", &self.per_minute)
+            .field("burst", &self.burst)
+            .finish()
+    }
+}
+
+impl RateLimitConfig {
+    /// The trusted proxies as networks: an address alone is a network of one.
+    pub fn trusted_networks(&self) -> Result<Vec<IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<IpNet>()
+                    .map(|net| net.trunc())
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "rate_limit.trusted_proxies: {entry:?} is neither an IP address nor a network like 10.0.0.0/8"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// Refuses a zero quota, a bad proxy address, and a partner key that is short, unnamed or
+    /// listed twice.
+    pub fn validate(&self) -> Result<()> {
+        if self.per_minute == 0 || self.burst == 0 {
+            return Err(Error::Config(
+                "rate_limit: per_minute and burst must be at least 1 (set enabled = false to turn rate limits off)".into(),
+            ));
+        }
+        self.trusted_networks()?;
+        for (i, partner) in self.partner_keys.iter().enumerate() {
+            if partner.name.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "rate_limit.partner_keys[{i}]: the name is empty"
+                )));
+            }
+            if partner.per_minute == 0 || partner.burst == 0 {
+                return Err(Error::Config(format!(
+                    "rate_limit partner key {:?}: per_minute and burst must be at least 1",
+                    partner.name
+                )));
+            }
+            if partner.key.chars().count() < MIN_PARTNER_KEY_CHARS
+                || !partner.key.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(Error::Config(format!(
+                    "rate_limit partner key {:?}: the key must be at least {MIN_PARTNER_KEY_CHARS} printable ASCII characters without spaces",
+                    partner.name
+                )));
+            }
+            let earlier = &self.partner_keys[..i];
+            if earlier.iter().any(|p| p.key == partner.key) {
+                return Err(Error::Config(format!(
+                    "rate_limit partner key {:?}: the same key is already given to another partner",
+                    partner.name
+                )));
+            }
+            if earlier.iter().any(|p| p.name == partner.name) {
+                return Err(Error::Config(format!(
+                    "rate_limit partner key {:?}: the name is listed twice",
+                    partner.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// The defaults; `demo` is on when there is no configuration file.
     pub fn defaults(demo: bool) -> Config {
@@ -122,6 +255,7 @@ impl Config {
             poll_interval_seconds: 2,
             limits: Limits::default(),
             trusted_keys: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
             receipt_key_file: None,
             state_file: None,
             checkpoint: None,
@@ -199,6 +333,7 @@ impl Config {
                 "poll_interval_seconds must be at least 1".into(),
             ));
         }
+        self.rate_limit.validate()?;
         Ok(())
     }
 

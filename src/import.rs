@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::SecondsFormat;
 
 use crate::bundle::records::{canonical_bytes, Change, Listing, ListingState, Records};
+use crate::bundle::verify::{verify_with_progress, Progress};
 use crate::bundle::{self, Dataset, Limits, Rejection, TrustedKey, Verified, VerifiedBundle};
 use crate::clock::Clock;
 use crate::domain::validity::{check_year_dates, YearDates};
@@ -33,8 +34,19 @@ pub fn check_bundle(
     keys: &[TrustedKey],
     limits: &Limits,
 ) -> Result<Verified> {
+    check_bundle_with_progress(store, bytes, keys, limits, None)
+}
+
+/// [`check_bundle`], telling `progress` how far the bundle's per-record checks have got.
+pub fn check_bundle_with_progress(
+    store: &Store,
+    bytes: &[u8],
+    keys: &[TrustedKey],
+    limits: &Limits,
+    progress: Option<Progress<'_>>,
+) -> Result<Verified> {
     let chain = store.chain()?;
-    let verified = bundle::verify(bytes, keys, Some(&chain), limits).inspect_err(|rejection| {
+    let verified = verify_with_progress(bytes, keys, Some(&chain), limits, progress).inspect_err(|rejection| {
         if rejection.rule == "equivocation" {
             tracing::error!(alarm = "equivocation", %rejection, "ALARM: two different bundles signed for one sequence number");
         }
@@ -53,7 +65,20 @@ pub fn import_bundle(
     limits: &Limits,
     clock: &dyn Clock,
 ) -> Result<Outcome> {
-    let bundle = match check_bundle(store, bytes, keys, limits)? {
+    import_bundle_with_progress(store, bytes, keys, limits, clock, None)
+}
+
+/// [`import_bundle`], telling `progress` how far the bundle's per-record checks have got (the
+/// long part; storing follows).
+pub fn import_bundle_with_progress(
+    store: &Store,
+    bytes: &[u8],
+    keys: &[TrustedKey],
+    limits: &Limits,
+    clock: &dyn Clock,
+    progress: Option<Progress<'_>>,
+) -> Result<Outcome> {
+    let bundle = match check_bundle_with_progress(store, bytes, keys, limits, progress)? {
         Verified::AlreadyAccepted { sequence } => return Ok(Outcome::AlreadyAccepted { sequence }),
         Verified::New(bundle) => bundle,
     };

@@ -135,6 +135,14 @@ impl VerifiedBundle {
     }
 }
 
+/// Told how far the per-record work (steps 11 to 14) of a bundle have got: `(records done,
+/// records in the bundle)`. Called every [`PROGRESS_EVERY`] records and once at the end, so it
+/// costs nothing measurable; it must not block. The caller decides how to show it.
+pub type Progress<'a> = &'a dyn Fn(usize, usize);
+
+/// How many records pass between two calls of a [`Progress`] callback.
+pub const PROGRESS_EVERY: usize = 1024;
+
 /// Verifies `bytes` as a bundle. With `chain`, the sequence and previous-hash rules are checked
 /// against the accepted chain; without it (standalone), they are skipped.
 pub fn verify(
@@ -142,6 +150,17 @@ pub fn verify(
     keys: &[TrustedKey],
     chain: Option<ChainView<'_>>,
     limits: &Limits,
+) -> Result<Verified, Rejection> {
+    verify_with_progress(bytes, keys, chain, limits, None)
+}
+
+/// [`verify`], telling `progress` how far the per-record checks have got.
+pub fn verify_with_progress(
+    bytes: &[u8],
+    keys: &[TrustedKey],
+    chain: Option<ChainView<'_>>,
+    limits: &Limits,
+    progress: Option<Progress<'_>>,
 ) -> Result<Verified, Rejection> {
     if bytes.len() > limits.max_bundle_bytes {
         return Err(Rejection::new(
@@ -219,9 +238,17 @@ pub fn verify(
             ),
         ));
     }
+    let tracker = Tracker {
+        progress,
+        total: records_raw.len(),
+    };
     let leaves: Vec<Hash> = records_raw
         .iter()
-        .map(|raw| merkle::leaf_hash(raw.get().as_bytes()))
+        .enumerate()
+        .map(|(i, raw)| {
+            tracker.tick(Pass::Leaves, i);
+            merkle::leaf_hash(raw.get().as_bytes())
+        })
         .collect();
     let root = merkle::root(&leaves);
     if root != manifest.merkle_root {
@@ -241,8 +268,9 @@ pub fn verify(
     let records = match manifest.dataset {
         Dataset::Evaluation(year) => {
             let schedule = check_schedule(year, manifest.evaluation.as_ref(), made)?;
-            let records: Vec<EvaluationRecord> = parse_all(&raw, limits)?;
+            let records: Vec<EvaluationRecord> = parse_all(&raw, limits, &tracker)?;
             for (i, r) in records.iter().enumerate() {
+                tracker.tick(Pass::Checks, i);
                 check_evaluation(r, &schedule)
                     .and_then(|()| check_dates(&evaluation_dates(r), made))
                     .map_err(|e| e.at(i, Some(r.code.clone())))?;
@@ -251,8 +279,9 @@ pub fn verify(
         }
         Dataset::DishonestyList => {
             no_schedule(&manifest)?;
-            let records: Vec<Listing> = parse_all(&raw, limits)?;
+            let records: Vec<Listing> = parse_all(&raw, limits, &tracker)?;
             for (i, r) in records.iter().enumerate() {
+                tracker.tick(Pass::Checks, i);
                 check_listing(r)
                     .and_then(|()| check_dates(&listing_dates(r), made))
                     .map_err(|e| e.at(i, Some(format!("{} {}", r.code, r.decision_number))))?;
@@ -261,8 +290,9 @@ pub fn verify(
         }
         Dataset::Violations => {
             no_schedule(&manifest)?;
-            let records: Vec<Violation> = parse_all(&raw, limits)?;
+            let records: Vec<Violation> = parse_all(&raw, limits, &tracker)?;
             for (i, r) in records.iter().enumerate() {
+                tracker.tick(Pass::Checks, i);
                 check_violation(r)
                     .and_then(|()| check_dates(&violation_dates(r), made))
                     .map_err(|e| e.at(i, Some(format!("{} {}", r.code, r.decision_number))))?;
@@ -271,6 +301,7 @@ pub fn verify(
         }
     };
     check_key_order(&records)?;
+    tracker.finished();
 
     Ok(Verified::New(Box::new(VerifiedBundle {
         envelope: bytes.to_vec(),
@@ -428,10 +459,12 @@ fn no_schedule(manifest: &Manifest) -> Result<(), Rejection> {
 fn parse_all<T: DeserializeOwned + Serialize>(
     raw: &[&[u8]],
     limits: &Limits,
+    tracker: &Tracker<'_>,
 ) -> Result<Vec<T>, Rejection> {
     raw.iter()
         .enumerate()
         .map(|(i, bytes)| {
+            tracker.tick(Pass::Parse, i);
             if bytes.len() > limits.max_record_bytes {
                 return Err(Rejection::at(
                     "size_limit",
@@ -459,6 +492,48 @@ fn parse_all<T: DeserializeOwned + Serialize>(
             Ok(record)
         })
         .collect()
+}
+
+/// The passes over every record, in order. They are counted alike though parsing is the longest
+/// (about half the time, the checks a third): close enough for a progress bar.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// Merkle leaf hashes (step 11).
+    Leaves = 0,
+    /// Strict parse and canonical form (step 12).
+    Parse = 1,
+    /// The rules of each record (steps 13 and 14).
+    Checks = 2,
+}
+
+const PASSES: usize = 3;
+
+/// Turns the passes over the records into one figure for a [`Progress`] callback: records done,
+/// each record counting a third when hashed, parsed and checked, so the figure only grows.
+struct Tracker<'a> {
+    progress: Option<Progress<'a>>,
+    total: usize,
+}
+
+impl Tracker<'_> {
+    /// Record `index` of `pass` is next; reports every [`PROGRESS_EVERY`] records.
+    #[inline]
+    fn tick(&self, pass: Pass, index: usize) {
+        if index % PROGRESS_EVERY == 0 {
+            if let Some(progress) = self.progress {
+                let units = (pass as usize)
+                    .saturating_mul(self.total)
+                    .saturating_add(index);
+                progress(units / PASSES, self.total);
+            }
+        }
+    }
+
+    fn finished(&self) {
+        if let Some(progress) = self.progress {
+            progress(self.total, self.total);
+        }
+    }
 }
 
 /// The key of a record that failed to parse, for the message, when it can be read at all.

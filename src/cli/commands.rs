@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::progress::{seconds, Reporter};
 use super::Command;
 use crate::bundle::envelope::{self, SigningKey};
 use crate::bundle::sign::{payload_hash, sign_draft, Draft, SignInput};
@@ -12,7 +13,9 @@ use crate::bundle::{self, Verified};
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::config::Config;
 use crate::highwater::ImportGuard;
-use crate::import::{check_bundle, import_bundle, Outcome};
+use crate::import::{
+    check_bundle, check_bundle_with_progress, import_bundle_with_progress, Outcome,
+};
 use crate::store::Store;
 use crate::web::Application;
 use crate::{demo, Error, Result};
@@ -147,8 +150,19 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
     let store = Store::open(&config.database_url)?;
     let mut guard = ImportGuard::before_import(config, &store)?;
     let clock = clock(config);
+    let reporter = Reporter::new();
+    let all = reporter.bundles("importing", files.len());
+    let started_all = Instant::now();
+    let (mut imported, mut unchanged, mut records_total) = (0usize, 0usize, 0usize);
     for file in files {
         let started = Instant::now();
+        let progress = reporter.bundle("verifying", file);
+        let report = |done: usize, total: usize| {
+            progress.update(done, total);
+            if done == total {
+                progress.then("storing");
+            }
+        };
         let outcome = read_bundle(file, &config.limits).and_then(|bytes| {
             if guard.catching_up() {
                 // Behind the high-water mark: the bundle at the mark's sequence must be the one
@@ -157,8 +171,16 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
                     guard.admit(b.manifest.sequence, &b.hash_hex())?;
                 }
             }
-            import_bundle(&store, &bytes, &keys, &config.limits, clock.as_ref())
+            import_bundle_with_progress(
+                &store,
+                &bytes,
+                &keys,
+                &config.limits,
+                clock.as_ref(),
+                Some(&report),
+            )
         });
+        progress.finish();
         if let Ok(Outcome::Imported { sequence, .. }) = &outcome {
             guard.committed(&store).map_err(|e| {
                 Error::Internal(format!(
@@ -173,15 +195,22 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
                 dataset,
                 records,
                 hash,
-            }) => println!(
-                "imported {}: sequence {sequence}, {dataset}, {records} records, manifest sha256 {hash}, {} ms",
-                file.display(),
-                started.elapsed().as_millis()
-            ),
-            Ok(Outcome::AlreadyAccepted { sequence }) => println!(
-                "unchanged {}: this exact bundle was already accepted as sequence {sequence}",
-                file.display()
-            ),
+            }) => {
+                imported += 1;
+                records_total += records;
+                reporter.println(&format!(
+                    "imported {}: sequence {sequence}, {dataset}, {records} records, manifest sha256 {hash}, {} ms",
+                    file.display(),
+                    started.elapsed().as_millis()
+                ));
+            }
+            Ok(Outcome::AlreadyAccepted { sequence }) => {
+                unchanged += 1;
+                reporter.println(&format!(
+                    "unchanged {}: this exact bundle was already accepted as sequence {sequence}",
+                    file.display()
+                ));
+            }
             Err(e) => {
                 return Err(Error::BadRequest(format!(
                     "bundle {} rejected, store unchanged: {e}",
@@ -189,6 +218,19 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
                 )))
             }
         }
+        all.inc();
+    }
+    drop(all);
+    if files.len() > 1 {
+        let unchanged = match unchanged {
+            0 => String::new(),
+            n => format!(" ({n} unchanged)"),
+        };
+        println!(
+            "imported {}{unchanged}, {records_total} records in {}",
+            count(imported, "bundle"),
+            seconds(started_all.elapsed())
+        );
     }
     if let Some(mark) = guard.still_behind() {
         tracing::warn!("the database is still behind its high-water mark (sequence {mark}): `serve` refuses it until the bundles up to {mark} are imported");
@@ -200,16 +242,23 @@ fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
     let keys = trusted_keys(config)?;
     let fail =
         |e: Error| Error::BadRequest(format!("bundle {} fails verification: {e}", file.display()));
+    let started = Instant::now();
     let bytes = read_bundle(file, &config.limits).map_err(fail)?;
+    let progress = Reporter::new().bundle("verifying", file);
+    let report = |done: usize, total: usize| progress.update(done, total);
     let verified = if standalone {
-        bundle::verify(&bytes, &keys, None, &config.limits).map_err(|e| fail(e.into()))?
+        bundle::verify::verify_with_progress(&bytes, &keys, None, &config.limits, Some(&report))
+            .map_err(|e| fail(e.into()))?
     } else {
         let store = Store::open_existing(&config.database_url)?;
-        check_bundle(&store, &bytes, &keys, &config.limits).map_err(fail)?
+        check_bundle_with_progress(&store, &bytes, &keys, &config.limits, Some(&report))
+            .map_err(fail)?
     };
+    progress.finish();
+    let ms = started.elapsed().as_millis();
     match verified {
         Verified::New(b) => println!(
-            "ok {}: sequence {}, {}, {} records, Merkle root {}, manifest sha256 {}, signed by key {}{}",
+            "ok {}: sequence {}, {}, {} records, Merkle root {}, manifest sha256 {}, signed by key {}, {ms} ms{}",
             file.display(),
             b.manifest.sequence,
             b.manifest.dataset,
@@ -220,7 +269,7 @@ fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
             if standalone { " (standalone: chain not checked)" } else { " (would be imported next)" }
         ),
         Verified::AlreadyAccepted { sequence } => println!(
-            "ok {}: already accepted as sequence {sequence}",
+            "ok {}: already accepted as sequence {sequence}, {ms} ms",
             file.display()
         ),
     }
@@ -312,10 +361,39 @@ fn sign(
 }
 
 fn write_demo(out_dir: &Path) -> Result<()> {
-    for (name, bytes) in demo::generate()? {
-        let path = out_dir.join(&name);
-        write(&path, &bytes)?;
-        println!("wrote {}", path.display());
+    let started = Instant::now();
+    let bundles = demo::generate()?;
+    let reporter = Reporter::new();
+    let all = reporter.bundles("writing", bundles.len());
+    let mut records = 0;
+    for (name, bytes) in &bundles {
+        let path = out_dir.join(name);
+        write(&path, bytes)?;
+        records += record_count(bytes)?;
+        reporter.println(&format!("wrote {}", path.display()));
+        all.inc();
     }
+    drop(all);
+    println!(
+        "wrote {}, {records} records in {}",
+        count(bundles.len(), "bundle"),
+        seconds(started.elapsed())
+    );
     Ok(())
+}
+
+/// The record count its manifest gives a bundle this program just signed.
+fn record_count(bytes: &[u8]) -> Result<u64> {
+    let opened = envelope::open(bytes).map_err(|e| Error::Internal(format!("demo bundle: {e}")))?;
+    let manifest: bundle::Manifest = serde_json::from_slice(&opened.payload)
+        .map_err(|e| Error::Internal(format!("demo bundle: {e}")))?;
+    Ok(manifest.record_count)
+}
+
+/// `n` things, in English.
+fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
 }

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod commands;
+mod progress;
 mod proof;
 mod receipt;
 

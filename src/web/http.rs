@@ -33,20 +33,30 @@ const X_DATA_REVISION: &str = "x-data-revision";
 const X_DATA_AS_OF: &str = "x-data-as-of";
 const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
-/// CORS: any origin may read the API from a browser (GET/HEAD) and call the batch POSTs. No
-/// credentials are involved, so the answer is `Access-Control-Allow-Origin: *`, which shared
-/// caches can store without varying on `Origin`.
+/// CORS: any origin may read the API from a browser (GET/HEAD) and call the batch POSTs, send a
+/// partner key and read the rate-limit headers. No cookies or HTTP authentication are involved,
+/// so the answer is `Access-Control-Allow-Origin: *`, which shared caches can store without
+/// varying on `Origin`.
 pub fn cors() -> Cors {
     Cors::default()
         .allow_any_origin()
         .send_wildcard()
         .disable_vary_header()
         .allowed_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
-        .allowed_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static(super::ratelimit::API_KEY_HEADER),
+        ])
         .expose_headers([
             header::ETAG,
             HeaderName::from_static(X_DATA_REVISION),
             HeaderName::from_static(X_DATA_AS_OF),
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderName::from_static("ratelimit-policy"),
         ])
         .max_age(3600)
 }

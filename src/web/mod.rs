@@ -5,6 +5,7 @@ pub mod api;
 mod error;
 mod http;
 pub mod pages;
+mod ratelimit;
 mod state;
 
 use std::net::TcpListener;
@@ -24,6 +25,7 @@ use crate::highwater::{self, HighWater};
 use crate::read::LiveRegistry;
 use crate::store::Store;
 use crate::{demo, Error, Result};
+use ratelimit::RateLimits;
 
 /// The running application: what `main` starts and what the tests start, the same way.
 pub struct Application {
@@ -32,6 +34,7 @@ pub struct Application {
     state: web::Data<AppState>,
     /// This instance's high-water mark, advanced as it serves newer verified revisions.
     high_water: Arc<HighWater>,
+    rate_limits: web::Data<RateLimits>,
 }
 
 impl Application {
@@ -40,6 +43,7 @@ impl Application {
     /// free port; see [`Application::port`]).
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Application> {
         let keys = config.trusted_keys()?;
+        let rate_limits = web::Data::new(RateLimits::new(&config.rate_limit)?);
         let setup_config = config.clone();
         let setup_clock = clock.clone();
         let (live, high_water, high_water_status) = web::block(move || -> Result<_> {
@@ -67,19 +71,24 @@ impl Application {
         let server_state = state.clone();
         let high_water_status = web::Data::new(high_water_status);
         let demo = state.config.demo;
+        let rate_limited = state.config.rate_limit.enabled;
+        let server_rate_limits = rate_limits.clone();
         let server = HttpServer::new(move || {
             // Middleware runs outermost last: paths are normalised first, then CORS (answering
-            // preflights), then the header defaults, then conditional requests (so that a 304
-            // carries the CORS and default headers too).
+            // preflights), then the header defaults, then rate limits (so that a 429 carries the
+            // CORS and default headers too), then conditional requests (so that a 304 carries
+            // them too, and counts).
             App::new()
                 .app_data(server_state.clone())
                 .app_data(high_water_status.clone())
+                .app_data(server_rate_limits.clone())
                 .app_data(api::json_config())
                 .app_data(api::query_config())
                 .app_data(api::path_config())
                 .configure(routes)
                 .default_service(web::to(http::fallback))
                 .wrap(from_fn(http::conditional))
+                .wrap(Condition::new(rate_limited, from_fn(ratelimit::limit)))
                 .wrap(Condition::new(
                     demo,
                     DefaultHeaders::new().add(("X-Demo-Data", "DEMO DATA")),
@@ -96,6 +105,7 @@ impl Application {
             server,
             state,
             high_water: Arc::new(high_water),
+            rate_limits,
         })
     }
 
@@ -128,8 +138,19 @@ impl Application {
                 }
             }
         });
+        // The rate limiter keeps an entry per client address seen; every minute those whose
+        // quota is full again are dropped, which bounds it by the clients of about a minute.
+        let rate_limits = self.rate_limits.clone();
+        let janitor = actix_web::rt::spawn(async move {
+            let mut ticker = actix_web::rt::time::interval(Duration::from_secs(60));
+            loop {
+                ticker.tick().await;
+                rate_limits.retain_recent();
+            }
+        });
         let result = self.server.await.map_err(|e| Error::io("HTTP server", e));
         poller.abort();
+        janitor.abort();
         result
     }
 }

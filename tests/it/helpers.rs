@@ -109,6 +109,10 @@ pub fn config(db: &TestDb) -> Config {
     config.listen = "127.0.0.1:0".to_string();
     config.database_url = db.url.clone();
     config.trusted_keys = vec![trusted(&pipeline_key(), "pipeline", 1, None)];
+    // Rate limits stay on (every test goes through them) but out of the way; the rate-limit
+    // tests set small quotas.
+    config.rate_limit.per_minute = 1_000_000;
+    config.rate_limit.burst = 100_000;
     if db.url.starts_with("postgres") {
         // PostgreSQL needs the state file named; tests of the high-water mark name one.
         config.state_file = Some("none".to_string());
