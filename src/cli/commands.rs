@@ -295,7 +295,7 @@ fn keygen(out: &Path) -> Result<()> {
         0o644,
     )?;
     println!(
-        "secret key: {} (keep it in the pipeline only)",
+        "secret key: {} (keep it secret, readable only by what signs with it: the pipeline, or the registry for receipts)",
         out.display()
     );
     println!(
