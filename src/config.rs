@@ -37,6 +37,7 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit.per_minute",
     "rate_limit.burst",
     "rate_limit.trusted_proxies",
+    "cache.max_bytes",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +63,8 @@ pub struct Config {
     pub trusted_keys: Vec<TrustedKeyConfig>,
     /// Requests per client, and per partner key (`crate::web` rate limits).
     pub rate_limit: RateLimitConfig,
+    /// The response cache (`crate::web` serves a repeated read from memory).
+    pub cache: CacheConfig,
     /// The registry's own receipt signing key (a file holding the base64 32-byte Ed25519 seed, as
     /// `envcredit keygen` writes it; never a pipeline key). Unset: no signed receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +149,27 @@ impl Default for RateLimitConfig {
             burst: 100,
             trusted_proxies: Vec::new(),
             partner_keys: Vec::new(),
+        }
+    }
+}
+
+/// The response cache: finished answers (JSON, CSV and pages) kept in memory by what the ETag is
+/// computed from (data revision, day, path, query, languages), so a repeated read costs a lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most bytes of answers kept (bodies and headers); `0` turns the cache off.
+    pub max_bytes: u64,
+}
+
+/// 64 MiB: with answers kept gzip-compressed, every institution's JSON and Chinese page of a
+/// 10,000-institution registry take about 50 MB of it (docs/performance.md).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig {
+            max_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -256,6 +280,7 @@ impl Config {
             limits: Limits::default(),
             trusted_keys: Vec::new(),
             rate_limit: RateLimitConfig::default(),
+            cache: CacheConfig::default(),
             receipt_key_file: None,
             state_file: None,
             checkpoint: None,

@@ -133,9 +133,16 @@ fn at(y: i32, m: u32, d: u32) -> DateTime<FixedOffset> {
 }
 
 fn institutions(rng: &mut Rng) -> Vec<Institution> {
-    let mut out: Vec<Institution> = Vec::with_capacity(INSTITUTIONS);
+    population(rng, INSTITUTIONS, false)
+}
+
+/// `count` institutions with distinct codes, in code order. `numbered` puts the index into each
+/// name (a large synthetic population would otherwise repeat the demo's few hundred names).
+fn population(rng: &mut Rng, count: usize, numbered: bool) -> Vec<Institution> {
+    let mut out: Vec<Institution> = Vec::with_capacity(count);
+    let mut codes = std::collections::HashSet::with_capacity(count);
     let counties = County::ALL;
-    for i in 0..INSTITUTIONS {
+    for i in 0..count {
         let county = counties[i % counties.len()];
         // Most register where they operate; some registered at city level.
         let division = if i % 10 == 9 { "330400" } else { county.code() };
@@ -146,7 +153,7 @@ fn institutions(rng: &mut Rng) -> Vec<Institution> {
             }
             if let Ok(check) = check_character(&first17) {
                 let code = format!("{first17}{check}");
-                if !out.iter().any(|o| o.code == code) {
+                if codes.insert(code.clone()) {
                     break code;
                 }
             }
@@ -154,7 +161,11 @@ fn institutions(rng: &mut Rng) -> Vec<Institution> {
         let place = county.name_zh().trim_end_matches(['区', '县', '市']);
         let brand = BRANDS[i % BRANDS.len()];
         let suffix = SUFFIXES[(i / BRANDS.len()) % SUFFIXES.len()];
-        let name = format!("{place}{brand}{suffix}");
+        let name = if numbered {
+            format!("{place}{brand}{i}{suffix}")
+        } else {
+            format!("{place}{brand}{suffix}")
+        };
         out.push(Institution {
             former_name: (i % 25 == 4).then(|| format!("嘉兴市{brand}环境监测有限公司")),
             code,
@@ -448,12 +459,7 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         },
     ];
 
-    let drafts: Vec<(
-        Dataset,
-        DateTime<FixedOffset>,
-        Option<EvaluationSchedule>,
-        Records,
-    )> = vec![
+    let drafts: Vec<DraftParts> = vec![
         (
             Dataset::Evaluation(2023),
             at(2023, 5, 19),
@@ -504,6 +510,94 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
         ),
     ];
 
+    sign_all(&key, drafts)
+}
+
+/// (month, day)
+type MonthDay = (u32, u32);
+
+/// The evaluation years of the synthetic data set: publicity day and publication day (the
+/// objection deadline comes from the calendar), all four years the calendar knows.
+const SYNTHETIC_YEARS: &[(i32, MonthDay, MonthDay)] = &[
+    (2023, (4, 28), (5, 19)),
+    (2024, (9, 27), (10, 25)),
+    (2025, (9, 26), (10, 24)),
+    (2026, (9, 18), (10, 16)),
+];
+
+/// A large synthetic data set for load tests and benchmarks: `count` fictional institutions
+/// graded in each year 2023–2026 (one in 97 directly E for falsification), then a
+/// serious-dishonesty list naming one in 100 of them. Deterministic for a given count; signed
+/// with `key`. Returns (file name, bundle bytes) in sequence order.
+pub fn generate_synthetic(key: &SigningKey, count: usize) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut rng = Rng(0x5EED_0000_0000_0000 ^ count as u64);
+    let all = population(&mut rng, count, true);
+    let calendar = crate::domain::calendar::Calendar::official();
+    let mut drafts = Vec::new();
+    for &(year, (pm, pd), (m, d)) in SYNTHETIC_YEARS {
+        let publicity = date(year, pm, pd);
+        let deadline = calendar
+            .objection_deadline(publicity)
+            .map_err(|e| Error::Internal(format!("synthetic year {year}: {e}")))?;
+        let records: Vec<EvaluationRecord> = all
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let total = target_total(&mut rng);
+                let mut r = result(inst, &mut rng, total);
+                if (i + year as usize) % 97 == 0 {
+                    art11(
+                        &mut r,
+                        Art11Ground::FalsificationPenalty,
+                        &format!("嘉环罚字〔{year}〕{i}号：出具虚假监测报告"),
+                        date(year, 3, 1),
+                        true,
+                    );
+                }
+                r
+            })
+            .collect();
+        drafts.push((
+            Dataset::Evaluation(year),
+            at(year, m, d),
+            Some(schedule(publicity, deadline, Some(date(year, m, d)))),
+            Records::Evaluation(records),
+        ));
+    }
+    let listings: Vec<Listing> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 100 == 50)
+        .map(|(i, inst)| Listing {
+            code: inst.code.clone(),
+            name: inst.name.clone(),
+            decision_number: format!("嘉环信〔2026〕{}号", i / 100 + 1),
+            reason: "出具虚假监测数据，情节严重".to_string(),
+            state: ListingState::InForce,
+            listed_on: date(2026, 3, 2),
+            in_force_from: Some(date(2026, 3, 16)),
+            ended_on: None,
+            change: None,
+        })
+        .collect();
+    drafts.push((
+        Dataset::DishonestyList,
+        at(2026, 10, 20),
+        None,
+        Records::DishonestyList(listings),
+    ));
+    sign_all(key, drafts)
+}
+
+type DraftParts = (
+    Dataset,
+    DateTime<FixedOffset>,
+    Option<EvaluationSchedule>,
+    Records,
+);
+
+/// Signs drafts as a chain from sequence 1: (file name, bundle bytes).
+fn sign_all(key: &SigningKey, drafts: Vec<DraftParts>) -> Result<Vec<(String, Vec<u8>)>> {
     let mut previous: Hash = [0u8; 32];
     let mut out = Vec::with_capacity(drafts.len());
     for (i, (dataset, created_at, evaluation, records)) in drafts.into_iter().enumerate() {
@@ -516,8 +610,8 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
             evaluation,
             records,
         };
-        let (bytes, hash) = sign_draft(&key, &draft)
-            .map_err(|e| Error::Internal(format!("demo bundle {sequence}: {e}")))?;
+        let (bytes, hash) = sign_draft(key, &draft)
+            .map_err(|e| Error::Internal(format!("bundle {sequence}: {e}")))?;
         previous = hash;
         out.push((format!("{sequence:04}-{dataset}.bundle.json"), bytes));
     }

@@ -45,7 +45,14 @@ pub fn dispatch(command: Command, config: Config) -> Result<()> {
             created_at,
             out,
         } => sign(&key, &input, previous.as_deref(), created_at, &out),
-        Command::Demo { out_dir } => write_demo(&out_dir),
+        Command::Demo {
+            out_dir,
+            institutions,
+            key,
+        } => match (institutions, key) {
+            (Some(count), Some(key)) => write_synthetic(&out_dir, count, &key),
+            _ => write_demo(&out_dir, Instant::now(), demo::generate()?),
+        },
         Command::VerifyProof {
             file,
             pubkey,
@@ -307,6 +314,14 @@ fn keygen(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A signing key file as `keygen` writes it.
+fn signing_key(key_path: &Path) -> Result<SigningKey> {
+    let seed = String::from_utf8(read(key_path)?)
+        .map_err(|_| Error::BadRequest(format!("{} is not a key file", key_path.display())))?;
+    SigningKey::from_seed_base64(seed.trim())
+        .map_err(|e| Error::BadRequest(format!("{}: {e}", key_path.display())))
+}
+
 fn sign(
     key_path: &Path,
     input: &Path,
@@ -314,10 +329,7 @@ fn sign(
     created_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     out: &Path,
 ) -> Result<()> {
-    let seed = String::from_utf8(read(key_path)?)
-        .map_err(|_| Error::BadRequest(format!("{} is not a key file", key_path.display())))?;
-    let key = SigningKey::from_seed_base64(seed.trim())
-        .map_err(|e| Error::BadRequest(format!("{}: {e}", key_path.display())))?;
+    let key = signing_key(key_path)?;
     let plain: SignInput = serde_json::from_slice(&read(input)?)
         .map_err(|e| Error::BadRequest(format!("{}: {e}", input.display())))?;
     let records = plain
@@ -360,9 +372,18 @@ fn sign(
     Ok(())
 }
 
-fn write_demo(out_dir: &Path) -> Result<()> {
+/// The synthetic data set of `count` institutions, signed with the key file.
+fn write_synthetic(out_dir: &Path, count: u32, key_path: &Path) -> Result<()> {
     let started = Instant::now();
-    let bundles = demo::generate()?;
+    let key = signing_key(key_path)?;
+    fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(format!("cannot create {}", out_dir.display()), e))?;
+    let count = usize::try_from(count).map_err(|e| Error::Internal(e.to_string()))?;
+    write_demo(out_dir, started, demo::generate_synthetic(&key, count)?)
+}
+
+/// Writes bundles made since `started`, and says how many and how long it took.
+fn write_demo(out_dir: &Path, started: Instant, bundles: Vec<(String, Vec<u8>)>) -> Result<()> {
     let reporter = Reporter::new();
     let all = reporter.bundles("writing", bundles.len());
     let mut records = 0;

@@ -91,10 +91,18 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Write the demo bundles (deterministic; the same bytes ship in demo/bundles/).
+    /// Write the demo bundles (deterministic; the same bytes ship in demo/bundles/). With
+    /// `--institutions N`, write instead a large synthetic data set for load tests: N fictional
+    /// institutions graded in 2023–2026 and a serious-dishonesty list, signed with `--key`.
     Demo {
         #[arg(long, value_name = "DIR", default_value = "demo/bundles")]
         out_dir: PathBuf,
+        /// How many institutions the synthetic data set has (1 to 1,000,000).
+        #[arg(long, value_name = "N", requires = "key", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        institutions: Option<u32>,
+        /// The signing key file (from `keygen`) the synthetic data set is signed with.
+        #[arg(long, value_name = "FILE", requires = "institutions")]
+        key: Option<PathBuf>,
     },
     /// Check the proof of one record (from `/api/v1/institutions/{code}/years/{year}/proof`)
     /// offline with the pipeline's public key: the signed manifest, the record's path to its

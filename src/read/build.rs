@@ -18,7 +18,10 @@ use super::{Registry, Revision, Withheld, YearInfo};
 /// not served (they cannot be placed in a verified chain), the revision is the last verified
 /// bundle, and every institution of a dataset they touch is withheld, since its current state
 /// is unknown.
-pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], demo: bool) -> Registry {
+///
+/// Takes the stored bundles by value and lets each go as soon as it is checked, so the rows read
+/// from the store and the read model are not all in memory at once (the start-up peak).
+pub fn build(stored: Vec<StoredBundle>, keys: &[TrustedKey], demo: bool) -> Registry {
     let mut registry = Registry {
         demo,
         store_head: stored.last().map(|s| (s.sequence, s.payload_hash.clone())),
@@ -28,6 +31,7 @@ pub fn build(stored: &[StoredBundle], keys: &[TrustedKey], demo: bool) -> Regist
     let mut failed_at: Option<u64> = None;
     let mut tainted: BTreeSet<String> = BTreeSet::new();
     for s in stored {
+        let s = &s;
         if failed_at.is_none() {
             let previous = verified
                 .last()

@@ -27,8 +27,9 @@ pub struct LiveRegistry {
 impl LiveRegistry {
     /// Loads and re-verifies everything in the store.
     pub fn load(store: Store, keys: Vec<TrustedKey>, demo: bool) -> Result<LiveRegistry> {
-        let registry = build(&store.load()?, &keys, demo);
-        log_loaded(&registry);
+        let started = std::time::Instant::now();
+        let registry = build(store.load()?, &keys, demo);
+        log_loaded(&registry, started.elapsed());
         Ok(LiveRegistry {
             current: ArcSwap::from_pointee(registry),
             earlier: moka::sync::Cache::new(EARLIER_VIEWS),
@@ -51,8 +52,9 @@ impl LiveRegistry {
         if self.store.head()? == self.current().store_head {
             return Ok(false);
         }
-        let registry = build(&self.store.load()?, &self.keys, self.demo);
-        log_loaded(&registry);
+        let started = std::time::Instant::now();
+        let registry = build(self.store.load()?, &self.keys, self.demo);
+        log_loaded(&registry, started.elapsed());
         self.current.store(Arc::new(registry));
         self.earlier.invalidate_all();
         Ok(true)
@@ -81,7 +83,8 @@ impl LiveRegistry {
     }
 }
 
-fn log_loaded(registry: &Registry) {
+/// Logs a new view, with how long reading the store and re-verifying it took.
+fn log_loaded(registry: &Registry, took: std::time::Duration) {
     tracing::info!(
         revision = registry
             .revision
@@ -92,6 +95,7 @@ fn log_loaded(registry: &Registry) {
         years = registry.years.len(),
         withheld = registry.withheld.len(),
         integrity_failures = registry.integrity_failures,
+        elapsed_ms = took.as_millis() as u64,
         "read model loaded and re-verified"
     );
 }

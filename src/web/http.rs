@@ -18,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
+use super::cache::accepts_gzip;
 use super::error::{problem_response, Problem};
 use super::AppState;
 use crate::read::{Registry, Revision};
@@ -81,7 +82,7 @@ fn is_page(path: &str) -> bool {
 }
 
 /// The middleware (wired with `actix_web::middleware::from_fn`, inside CORS and the header
-/// defaults so that a 304 gets those too, and inside `NormalizePath` so that `/x/` and `/x` share
+/// defaults so that a 304 gets those too, and inside [`normalize_path`] so that `/x/` and `/x` share
 /// a tag):
 ///
 /// - `HEAD` is served as `GET` (actix-web routes `GET` only; the HTTP layer sends no body for a
@@ -89,6 +90,8 @@ fn is_page(path: &str) -> bool {
 /// - conditional `GET`: computes the strong ETag before the handler; a matching
 ///   `If-None-Match` is answered `304` with `ETag`, `Cache-Control`, `X-Data-Revision`,
 ///   `X-Data-As-Of` (and `Vary` on pages) and no body, without running the handler;
+/// - a `200` answer is kept in the response cache ([`super::cache`]) under the same digest, and a
+///   later request with that digest is answered from it without running the handler;
 /// - only a `200` gets the ETag; every error (4xx, 5xx) gets `Cache-Control: no-store`;
 /// - pages get `Vary: Accept-Language`.
 pub async fn conditional(
@@ -100,7 +103,8 @@ pub async fn conditional(
     }
     let path = req.path().to_string();
     let page = is_page(&path);
-    let key = match req.app_data::<web::Data<AppState>>() {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let key = match &state {
         Some(state)
             if req.method() == Method::GET
                 && data_keyed(&path)
@@ -115,11 +119,37 @@ pub async fn conditional(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let any_tag = if_none_match.as_deref().is_some_and(|v| v.trim() == "*");
+    // With the response cache on, an answer may be sent gzip-coded (see `super::cache`): that
+    // representation has its own tag, and every data-keyed answer varies on Accept-Encoding.
+    let coding = state.as_ref().is_some_and(|s| s.responses.enabled());
+    let gzip = coding && accepts_gzip(req.headers());
 
     if let (Some(key), Some(inm)) = (&key, &if_none_match) {
-        if etag_matches(inm, &key.etag) {
+        let matched = [false, true]
+            .into_iter()
+            // A gzip tag matches only for a client that would be sent the gzip answer.
+            .filter(|coded| !coded || gzip)
+            .map(|coded| key.etag_for(coded))
+            .find(|tag| etag_matches(inm, tag));
+        if let Some(tag) = matched {
             let (http_req, _) = req.into_parts();
-            let response = key.not_modified(&http_req, &path, page);
+            let response = key.not_modified(&http_req, &path, page, &tag, coding);
+            return Ok(ServiceResponse::new(http_req, response));
+        }
+    }
+    // The same request at the same revision on the same day was answered before: the answer
+    // comes from memory, without running the handler (see `super::cache`).
+    if let (Some(key), Some(state)) = (&key, &state) {
+        if let Some(hit) = state.responses.get(&key.digest) {
+            let (http_req, _) = req.into_parts();
+            let coded = gzip && hit.is_gzip();
+            let response = hit.response(gzip, &key.etag_for(coded));
+            let response = if any_tag {
+                not_modified_from(response.headers())
+            } else {
+                response
+            };
             return Ok(ServiceResponse::new(http_req, response));
         }
     }
@@ -138,27 +168,91 @@ pub async fn conditional(
     if page {
         append_vary(headers, "accept-language");
     }
-    if status == StatusCode::OK {
-        if let Some(key) = &key {
-            // The view or the day may have changed while the handler ran: then the tag computed
-            // before it may not describe this body, so none is sent (a rare, harmless miss).
-            let unchanged = res
-                .request()
-                .app_data::<web::Data<AppState>>()
-                .is_some_and(|state| key.still_current(state));
-            if unchanged {
-                let etag = HeaderValue::from_str(&key.etag).map_err(actix_web::Error::from)?;
-                res.headers_mut().insert(header::ETAG, etag);
-                // `If-None-Match: *` matches any current representation.
-                if if_none_match.as_deref().is_some_and(|v| v.trim() == "*") {
-                    let not_modified = not_modified_from(res.response().headers());
-                    let (http_req, _) = res.into_parts();
-                    return Ok(ServiceResponse::new(http_req, not_modified));
+    let (Some(key), Some(state)) = (&key, &state) else {
+        return Ok(res);
+    };
+    // The view or the day may have changed while the handler ran: then the tag computed before
+    // it may not describe this body, so none is sent and nothing is cached (a rare, harmless
+    // miss).
+    if status != StatusCode::OK || !key.still_current(state) {
+        return Ok(res);
+    }
+    if coding {
+        append_vary(res.headers_mut(), "accept-encoding");
+        let (http_req, response) = res.into_parts();
+        let (response, body) = response.into_parts();
+        res = match body.try_into_bytes() {
+            Ok(bytes) => {
+                match state
+                    .responses
+                    .insert(key.digest, response.headers(), bytes.clone())
+                {
+                    Some(cached) => {
+                        let coded = gzip && cached.is_gzip();
+                        ServiceResponse::new(http_req, cached.response(gzip, &key.etag_for(coded)))
+                    }
+                    None => ServiceResponse::new(http_req, response.set_body(BoxBody::new(bytes))),
                 }
             }
-        }
+            Err(body) => ServiceResponse::new(http_req, response.set_body(body)),
+        };
+    }
+    if !res.headers().contains_key(header::ETAG) {
+        let etag = HeaderValue::from_str(&key.etag).map_err(actix_web::Error::from)?;
+        res.headers_mut().insert(header::ETAG, etag);
+    }
+    // `If-None-Match: *` matches any current representation.
+    if any_tag {
+        let not_modified = not_modified_from(res.response().headers());
+        let (http_req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(http_req, not_modified));
     }
     Ok(res)
+}
+
+/// Path normalisation, outermost (what actix-web's `NormalizePath::new(TrailingSlash::Trim)`
+/// does): repeated slashes become one and a trailing slash is dropped (`/x//y/` → `/x/y`; the
+/// root stays `/`), so `/x/` and `/x` are one resource with one tag. The path that needs no
+/// change (nearly every request) passes without allocating; actix-web's middleware runs a regex
+/// over every path, which cost a tenth of a cached answer's time.
+pub async fn normalize_path(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(path) = normalized(req.path()) {
+        let uri = &req.head().uri;
+        let path_and_query = match uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        };
+        let mut parts = uri.clone().into_parts();
+        parts.path_and_query = Some(
+            actix_web::http::uri::PathAndQuery::try_from(path_and_query)
+                .map_err(actix_web::error::ErrorBadRequest)?,
+        );
+        let uri =
+            actix_web::http::Uri::from_parts(parts).map_err(actix_web::error::ErrorBadRequest)?;
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+    next.call(req).await
+}
+
+/// The normalised path, if it differs from `path`.
+fn normalized(path: &str) -> Option<String> {
+    let trailing = path.len() > 1 && path.ends_with('/');
+    if path.is_empty() || (!trailing && !path.contains("//")) {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.push_str(segment);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    (out != path).then_some(out)
 }
 
 /// Whether the query asks for a signed receipt (`receipt=true`): such an answer carries the
@@ -171,17 +265,20 @@ fn asks_for_receipt(query: &str) -> bool {
 /// The ETag of a data-keyed `GET`, and what it was computed from.
 struct DataKey {
     etag: String,
+    /// The whole SHA-256 the tag is cut from: the response cache's key.
+    digest: super::cache::Key,
     registry: Arc<Registry>,
     today: chrono::NaiveDate,
 }
 
 impl DataKey {
     /// Strong ETag `"<sequence>-<16 hex>"`: SHA-256 over the data the answer comes from (the
-    /// current revision's sequence and payload hash, and what the view withholds), "today"
-    /// (answers change at midnight Asia/Shanghai), the method (`HEAD` counts as `GET`: same
-    /// representation), the path, the raw query string (which carries `?revision=N` and
-    /// `?as_of=`), `Accept-Language` and `Accept` if present, and the build (the crate version
-    /// and the API description), so that a new release never reuses a tag for other bytes.
+    /// current revision's sequence and payload hash, the store head the view was built from, and
+    /// what the view withholds), "today" (answers change at midnight Asia/Shanghai), the method
+    /// (`HEAD` counts as `GET`: same representation), the path, the raw query string (which
+    /// carries `?revision=N` and `?as_of=`), `Accept-Language` and `Accept` if present, and the
+    /// build (the crate version and the API description), so that a new release never reuses a
+    /// tag for other bytes. The whole digest is also the response cache's key.
     fn of(state: &AppState, req: &ServiceRequest) -> DataKey {
         let registry = state.live.current();
         let today = state.clock.today();
@@ -198,6 +295,15 @@ impl DataKey {
                 field(r.hash.as_bytes());
             }
             None => field(b"no-data"),
+        }
+        // The store's head too: what the view was built from (a view rebuilt from another head
+        // may withhold other records at the same served revision).
+        match &registry.store_head {
+            Some((sequence, hash)) => {
+                field(&sequence.to_be_bytes());
+                field(hash.as_bytes());
+            }
+            None => field(b"empty-store"),
         }
         field(&registry.integrity_failures.to_be_bytes());
         field(&(registry.withheld.len() as u64).to_be_bytes());
@@ -219,8 +325,19 @@ impl DataKey {
         let sequence = registry.revision.as_ref().map_or(0, |r| r.sequence);
         DataKey {
             etag: format!("\"{sequence}-{}\"", hex::encode(&digest[..8])),
+            digest: digest.into(),
             registry,
             today,
+        }
+    }
+
+    /// The tag of the representation: the gzip-coded one has its own (`"…-gzip"`), as a strong
+    /// tag must differ between content codings (RFC 9110 §8.8.3).
+    fn etag_for(&self, gzip: bool) -> String {
+        if gzip {
+            format!("{}-gzip\"", self.etag.trim_end_matches('"'))
+        } else {
+            self.etag.clone()
         }
     }
 
@@ -229,9 +346,16 @@ impl DataKey {
     }
 
     /// The 304: the headers the 200 would carry that matter to a cache, no body.
-    fn not_modified(&self, req: &HttpRequest, path: &str, page: bool) -> HttpResponse {
+    fn not_modified(
+        &self,
+        req: &HttpRequest,
+        path: &str,
+        page: bool,
+        etag: &str,
+        coding: bool,
+    ) -> HttpResponse {
         let mut response = HttpResponse::NotModified();
-        response.insert_header((header::ETAG, self.etag.clone()));
+        response.insert_header((header::ETAG, etag.to_string()));
         response.insert_header((
             header::CACHE_CONTROL,
             if path == OPENAPI_PATH {
@@ -240,9 +364,14 @@ impl DataKey {
                 READ_CACHE_CONTROL
             },
         ));
-        if page {
-            response.insert_header((header::VARY, "accept-language"));
-        }
+        match (page, coding) {
+            (true, true) => {
+                response.insert_header((header::VARY, "accept-language, accept-encoding"))
+            }
+            (true, false) => response.insert_header((header::VARY, "accept-language")),
+            (false, true) => response.insert_header((header::VARY, "accept-encoding")),
+            (false, false) => &mut response,
+        };
         if let Some(revision) = answered_revision(&self.registry, req.query_string()) {
             response.insert_header((X_DATA_REVISION, revision.tag()));
             response.insert_header((X_DATA_AS_OF, revision.created_at.to_rfc3339()));
@@ -439,6 +568,23 @@ mod tests {
         assert!(etag_matches("\"x\", W/\"3-0123456789abcdef\"", tag));
         assert!(!etag_matches("\"3-0123456789abcdee\"", tag));
         assert!(!etag_matches("*", tag));
+    }
+
+    #[test]
+    fn paths_are_normalised_like_actix_trim() {
+        assert_eq!(normalized("/api/v1/years"), None);
+        assert_eq!(normalized("/"), None);
+        assert_eq!(normalized(""), None);
+        assert_eq!(
+            normalized("/api/v1/years/").as_deref(),
+            Some("/api/v1/years")
+        );
+        assert_eq!(
+            normalized("//api///v1//years//").as_deref(),
+            Some("/api/v1/years")
+        );
+        assert_eq!(normalized("//").as_deref(), Some("/"));
+        assert_eq!(normalized("/en/").as_deref(), Some("/en"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! write path here; bundles enter only through `envcredit import` (or demo mode at start).
 
 pub mod api;
+mod cache;
 mod error;
 mod http;
 pub mod pages;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Condition, DefaultHeaders, NormalizePath, TrailingSlash};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
 pub use error::Problem;
@@ -95,7 +96,7 @@ impl Application {
                 ))
                 .wrap(security_headers())
                 .wrap(http::cors())
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .wrap(from_fn(http::normalize_path))
         })
         .listen(listener)
         .map_err(|e| Error::io("cannot start the HTTP server", e))?
@@ -132,7 +133,10 @@ impl Application {
                     Ok(changed)
                 };
                 match web::block(refreshed).await {
-                    Ok(Ok(_)) => {}
+                    // Answers cached at the old revision can no longer be asked for (their keys
+                    // hold it); dropping them frees the memory now rather than by eviction.
+                    Ok(Ok(true)) => state.responses.clear(),
+                    Ok(Ok(false)) => {}
                     Ok(Err(e)) => tracing::warn!(error = %e, "revision poll failed"),
                     Err(e) => tracing::warn!(error = %e, "revision poll task failed"),
                 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tera::Tera;
 
+use super::cache::ResponseCache;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::read::LiveRegistry;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub templates: Tera,
     /// The registry's receipt signing key; none when receipts are not offered.
     pub receipts: Option<ReceiptKey>,
+    /// Finished answers by request and revision.
+    pub responses: ResponseCache,
 }
 
 impl AppState {
@@ -24,6 +27,7 @@ impl AppState {
         Ok(AppState {
             templates: super::pages::templates()?,
             receipts: config.receipt_key()?,
+            responses: ResponseCache::new(config.cache.max_bytes),
             config,
             clock,
             live,

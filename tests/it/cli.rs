@@ -268,3 +268,79 @@ fn keygen_never_overwrites() {
     let out = envcredit(dir.path(), &["keygen", "x.pub"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// The synthetic data set of the benchmark (`demo --institutions N --key K`): the same N
+/// institutions graded in each of 2023–2026 and a dishonesty list, signed as a chain that an
+/// import with K trusted accepts whole; the same count gives the same records.
+#[test]
+fn synthetic_data_set_imports_whole() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    assert!(envcredit(d, &["keygen", "bench.key"]).status.success());
+    let public = std::fs::read_to_string(d.join("bench.pub")).expect("public key");
+    std::fs::write(
+        d.join("envcredit.toml"),
+        format!(
+            "database_url = \"db.sqlite3\"\n[[trusted_keys]]\nname = \"bench\"\npublic_key = \"{}\"\n",
+            public.trim()
+        ),
+    )
+    .expect("config");
+    let synthetic = |out: &str| {
+        let result = envcredit(
+            d,
+            &[
+                "demo",
+                "--institutions",
+                "150",
+                "--key",
+                "bench.key",
+                "--out-dir",
+                out,
+            ],
+        );
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        let mut files: Vec<_> = std::fs::read_dir(d.join(out))
+            .expect("out dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+    };
+    let files = synthetic("a");
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "0001-evaluation-2023.bundle.json",
+            "0002-evaluation-2024.bundle.json",
+            "0003-evaluation-2025.bundle.json",
+            "0004-evaluation-2026.bundle.json",
+            "0005-dishonesty-list.bundle.json",
+        ]
+    );
+    // Deterministic records (signatures too: Ed25519 is deterministic).
+    let again = synthetic("b");
+    for (a, b) in files.iter().zip(&again) {
+        assert_eq!(std::fs::read(a).expect("a"), std::fs::read(b).expect("b"));
+    }
+    let mut args = vec!["--config", "envcredit.toml", "import"];
+    let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let out = envcredit(d, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 150 institutions × 4 years, and one listing (every hundredth from the fiftieth).
+    assert!(
+        text(&out.stdout).contains("imported 5 bundles, 601 records"),
+        "{}",
+        text(&out.stdout)
+    );
+    // `--institutions` needs a key, and a key needs `--institutions`.
+    let out = envcredit(d, &["demo", "--institutions", "10", "--out-dir", "c"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = envcredit(d, &["demo", "--institutions", "0", "--key", "bench.key"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -147,7 +147,15 @@ impl TestApp {
 
 /// Starts the real application on port 0 with "today" fixed.
 pub async fn spawn_app(config: Config, today: NaiveDate) -> TestApp {
-    let app = Application::build(config, Arc::new(FixedClock(today)))
+    spawn_app_with_clock(config, Arc::new(FixedClock(today))).await
+}
+
+/// Starts the real application on port 0 with the given clock.
+pub async fn spawn_app_with_clock(
+    config: Config,
+    clock: Arc<dyn envcredit::clock::Clock>,
+) -> TestApp {
+    let app = Application::build(config, clock)
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());

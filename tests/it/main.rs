@@ -8,6 +8,7 @@ mod helpers;
 mod api;
 mod attacks;
 mod browser;
+mod cache;
 mod cli;
 mod demo;
 mod flags;
