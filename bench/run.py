@@ -389,9 +389,17 @@ TARGETS = {
 }
 
 
+def verdict(met, judged):
+    if not judged:
+        return "(not judged: smoke or small run)"
+    return "met" if met else "NOT MET"
+
+
 def report(results):
     settings = results["settings"]
     hello = results["hello"]
+    # The targets are for the full run of a release build; a smoke run only shows it works.
+    judged = settings["profile"] == "release" and settings["institutions"] >= 10_000
     c = settings["connections"]
     lines = [
         f"envcredit benchmark: {settings['institutions']} institutions x 4 years "
@@ -416,10 +424,10 @@ def report(results):
     for name in ["institution JSON", "institution page", "name search"]:
         goal = TARGETS[name]
         met = cached[name]["rps"] / hello["rps"] >= goal
-        row(name, cached[name], c, f"≥ {goal} × {'met' if met else 'NOT MET'}")
+        row(name, cached[name], c, f"≥ {goal} × {verdict(met, judged)}")
     one = cached["batch flags, 1 connection"]
     met = one["p50_us"] <= 10_000
-    row("batch flags, 1,000 codes", one, 1, f"p50 ≤ 10 ms {'met' if met else 'NOT MET'}")
+    row("batch flags, 1,000 codes", one, 1, f"p50 ≤ 10 ms {verdict(met, judged)}")
     many = cached["batch flags"]
     row(f"batch flags, 1,000 codes ({many['codes_per_s']:,.0f} codes/s)", many, c)
     row("institution JSON, client without gzip", cached["institution JSON, identity"], c)
@@ -429,7 +437,7 @@ def report(results):
     lines.append("")
 
     def check(value, limit, unit):
-        return f"{value:.2f} {unit} (target ≤ {limit} {unit}: {'met' if value <= limit else 'NOT MET'})"
+        return f"{value:.2f} {unit} (target ≤ {limit} {unit}: {verdict(value <= limit, judged)})"
 
     lines.append(f"- import + full verification of {results.get('records')} records: "
                  + check(results["import_s"], 3, "s"))
