@@ -2,8 +2,8 @@
 //! the pages), kept in memory by the digest the ETag is made from ([`super::http`]).
 //!
 //! That digest covers everything an answer depends on: the build, the data revision (sequence,
-//! payload hash, what the view withholds), "today" in Asia/Shanghai, the path, the raw query and
-//! the `Accept-Language` and `Accept` headers. So an entry can only ever be served for the very
+//! payload hash, the store head the view was built from, what the view withholds), "today" in
+//! Asia/Shanghai, the path, the raw query and the `Accept-Language` and `Accept` headers. So an entry can only ever be served for the very
 //! request it was made for, at the very revision it was made from: a new revision gives new keys,
 //! and nothing cached at the old one can answer (the cache is also emptied when the revision
 //! changes, to free the memory at once). Answers are rendered only from the verified read model,
@@ -28,7 +28,8 @@ pub type Key = [u8; 32];
 
 /// One finished answer. The body is kept gzip-compressed when that makes it smaller (pages,
 /// JSON and CSV shrink to a quarter or less), which is how most clients take it; a client that
-/// does not accept gzip gets it decompressed, which costs far less than making it again.
+/// does not accept gzip gets it decompressed: far cheaper than rendering a page again, about as
+/// dear as making one institution's JSON again (docs/performance.md).
 #[derive(Debug)]
 pub struct Cached {
     headers: Vec<(HeaderName, HeaderValue)>,
