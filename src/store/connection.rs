@@ -57,7 +57,7 @@ impl Target {
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Target::Postgresql {
-                url: url.to_string(),
+                url: with_postgresql_defaults(url),
             });
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
@@ -160,6 +160,39 @@ fn run_pending_postgresql(conn: &mut PgConnection) -> Result<usize> {
     conn.run_pending_migrations(POSTGRESQL_MIGRATIONS)
         .map(|applied| applied.len())
         .map_err(|e| Error::Migration(e.to_string()))
+}
+
+/// libpq settings added to a PostgreSQL URL that does not set them, so that a database that is
+/// gone makes calls fail within seconds instead of the operating system's minutes: a connection
+/// attempt gives up after 5 s, and data unacknowledged for 10 s (a dead peer, a dropped route)
+/// fails the call; the revision poller then reports the database unreachable and tries again
+/// on its next tick (docs/operations.md, "When the database is down").
+const POSTGRESQL_DEFAULTS: &[(&str, &str)] = &[
+    ("connect_timeout", "5"),
+    ("tcp_user_timeout", "10000"),
+    ("keepalives_idle", "30"),
+];
+
+fn with_postgresql_defaults(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, query),
+        None => (url, ""),
+    };
+    let set: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .collect();
+    let mut params: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    for (name, value) in POSTGRESQL_DEFAULTS {
+        if !set.contains(name) {
+            params.push(format!("{name}={value}"));
+        }
+    }
+    format!("{base}?{}", params.join("&"))
 }
 
 /// The file of a plain SQLite path; `None` for an in-memory database.
@@ -279,6 +312,22 @@ mod tests {
         );
         assert_eq!(sqlite("file:x?mode=memory&cache=shared").1, None);
         assert_eq!(sqlite("file:x.db").0, "file:x.db");
+    }
+
+    #[test]
+    fn postgresql_urls_get_timeouts_they_do_not_set() {
+        let url = |text: &str| match Target::parse(text).unwrap() {
+            Target::Postgresql { url } => url,
+            Target::Sqlite { .. } => panic!("{text} parsed as SQLite"),
+        };
+        assert_eq!(
+            url("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=10000&keepalives_idle=30"
+        );
+        assert_eq!(
+            url("postgres://u@h/db?sslmode=require&connect_timeout=2"),
+            "postgres://u@h/db?sslmode=require&connect_timeout=2&tcp_user_timeout=10000&keepalives_idle=30"
+        );
     }
 
     #[test]

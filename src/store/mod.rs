@@ -15,7 +15,7 @@ pub mod testdb;
 mod tests;
 
 use std::fmt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 pub use connection::DbConnection;
 use connection::Target;
@@ -30,11 +30,13 @@ pub enum Backend {
     Postgresql,
 }
 
-/// The database of accepted bundles. One connection, used by one caller at a time.
+/// The database of accepted bundles. One connection, used by one caller at a time; a
+/// connection lost (the server restarted, the network failed) is replaced on the next use.
 pub struct Store {
     backend: Backend,
     target: Target,
-    conn: Mutex<DbConnection>,
+    /// `None` after the connection was lost, until a reconnection succeeds.
+    conn: Mutex<Option<DbConnection>>,
 }
 
 /// A verified bundle as it is stored.
@@ -99,7 +101,7 @@ impl Store {
         Ok(Store {
             backend,
             target,
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
         })
     }
 
@@ -162,44 +164,56 @@ impl Store {
     }
 
     /// Runs `f` on the connection. A connection that a panic left behind (maybe inside a
-    /// transaction), or that the server closed, is replaced by a fresh one.
+    /// transaction), or that failed in a way that may have broken it, is dropped, and the next
+    /// call connects afresh; while the database is unreachable, each call fails fast with the
+    /// connection error. Nothing is logged here: the caller knows whether a failure is news
+    /// (the revision poller logs once when the database goes away and once when it is back).
     fn with_conn<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.lock()?;
-        let result = f(&mut conn);
-        if let Err(crate::Error::Database(error)) = &result {
+        let mut slot = match self.conn.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => {
+                let mut slot = poisoned.into_inner();
+                *slot = None;
+                self.conn.clear_poison();
+                slot
+            }
+        };
+        if slot.is_none() {
+            *slot = Some(self.target.connect()?);
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Err(Error::Internal("no database connection".into()));
+        };
+        let result = f(conn);
+        if let Err(Error::Database(error)) = &result {
             if needs_new_connection(error) {
-                tracing::warn!(%error, "database connection lost; reconnecting");
-                match self.target.connect() {
-                    Ok(fresh) => *conn = fresh,
-                    Err(reconnect) => {
-                        tracing::error!(%reconnect, "reconnecting to the database failed")
-                    }
-                }
+                tracing::debug!(%error, "dropping the database connection; the next use reconnects");
+                *slot = None;
             }
         }
         result
     }
-
-    fn lock(&self) -> Result<MutexGuard<'_, DbConnection>> {
-        match self.conn.lock() {
-            Ok(conn) => Ok(conn),
-            Err(poisoned) => {
-                let mut conn = poisoned.into_inner();
-                *conn = self.target.connect()?;
-                self.conn.clear_poison();
-                Ok(conn)
-            }
-        }
-    }
 }
 
+/// Whether an error may have left the connection unusable. Errors that are about the data (a
+/// constraint, a serialization failure) leave it fine; anything else about the database
+/// (closed, unable to send, terminated by an administrator, an unknown failure) or a broken
+/// transaction manager drops it: reconnecting costs one round trip.
 fn needs_new_connection(error: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    matches!(
-        error,
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | Error::BrokenTransactionManager
-    )
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match error {
+        Error::DatabaseError(kind, _) => !matches!(
+            kind,
+            Kind::UniqueViolation
+                | Kind::ForeignKeyViolation
+                | Kind::NotNullViolation
+                | Kind::CheckViolation
+                | Kind::SerializationFailure
+                | Kind::ReadOnlyTransaction
+        ),
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 impl fmt::Debug for Store {

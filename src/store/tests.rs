@@ -252,8 +252,9 @@ fn unstorable_input_is_refused_before_the_database(url: &str) {
 
 /// Edits behind the store's back, as an operator with database access could.
 fn tamper(store: &Store, edit: impl FnOnce(&mut DbConnection) -> QueryResult<usize>) {
-    let mut conn = store.conn.lock().unwrap();
-    assert_eq!(edit(&mut conn).unwrap(), 1);
+    let mut slot = store.conn.lock().unwrap();
+    let conn = slot.as_mut().expect("connected");
+    assert_eq!(edit(conn).unwrap(), 1);
 }
 
 fn chain_reports_gaps_and_bad_hashes(url: &str) {
@@ -343,10 +344,11 @@ fn foreign_keys_are_enforced(url: &str) {
     let store = Store::open(url).unwrap();
     let orphan = rows(1);
     let orphan = models::NewRecord::new(7, &orphan[0]).unwrap();
-    let mut conn = store.conn.lock().unwrap();
+    let mut slot = store.conn.lock().unwrap();
+    let conn = slot.as_mut().expect("connected");
     let result = diesel::insert_into(super::schema::records::table)
         .values(&orphan)
-        .execute(&mut *conn);
+        .execute(conn);
     assert!(result.is_err(), "a record without its bundle was stored");
 }
 
