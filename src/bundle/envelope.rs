@@ -351,11 +351,26 @@ impl EnvelopeError {
                 Some(field) => EnvelopeError::UnknownField {
                     field: clip(field, MAX_ECHO),
                 },
-                None => EnvelopeError::Malformed(msg),
+                None => EnvelopeError::Malformed(elide_middle(&msg, MAX_ECHO)),
             },
-            Category::Syntax | Category::Eof | Category::Io => EnvelopeError::NotJson(msg),
+            Category::Syntax | Category::Eof | Category::Io => {
+                EnvelopeError::NotJson(elide_middle(&msg, MAX_ECHO))
+            }
         }
     }
+}
+
+/// A parser message kept to its first and last `keep` characters: serde_json quotes a value of
+/// the wrong type whole ("invalid type: string \"…\", expected …"), and the envelope is
+/// unauthenticated input. The end says what was expected and where.
+fn elide_middle(msg: &str, keep: usize) -> String {
+    let count = msg.chars().count();
+    if count <= 2 * keep + 1 {
+        return msg.to_string();
+    }
+    let head: String = msg.chars().take(keep).collect();
+    let tail: String = msg.chars().skip(count - keep).collect();
+    format!("{head}…{tail}")
 }
 
 /// Extracts `name` from serde's "unknown field `name`, expected ..." message. serde offers no
@@ -1108,6 +1123,49 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), all.len());
+    }
+
+    #[test]
+    fn fuzz_regression_value_of_the_wrong_type_is_not_echoed_whole() {
+        // Found by fuzz target bundle_verify (minimized): a JSON string where the envelope object
+        // belongs. serde_json's message quoted all of it, so unsigned input of any size went
+        // verbatim into the rejection and the log line.
+        const CRASH: &str = concat!(
+            r#""yc2lvbiI6MiwiZGF0YXNldCI6InZpb2xhdGlvbnMiLCJzZXF1ZW5jZSI6NSwicHJldmlvdXNfaGFzaCI6Ij"#,
+            r#"AyMWJkNDkw^WY3OTgyZTgwMjgxN2Y2MzgyNzY0ZmRkOTMxYmI2YmEcml0aG0iOiJzaGEyNTYiLCJtZXJrbGV"#,
+            r#"fcm9vdCI6ImVlNmUwMGIyNzRiM0ZWVkN2RyNTYiLCJtZXJrbGVfcm9vdCI6ImVlNmUwMGIyNzRiM0ZWVkN2R"#,
+            r#"iNWFlNEifQ6InZpb2xhdGlvbnMiLCJzZXF1ZW5jZNSwicHJzaCI6IjAyMWJkNDkw^WY3OTgyZTgwMjgxN2Y2"#,
+            r#"MzgyNzY0ZmRkOTMxYmI2YmEcml0aG0iOiJzaGEyNTYiLCJtZXJrbGVfcm9vdCI6ImVlNmUwMGIyNzRiM0ZWV"#,
+            r#"kN2RyNTYiLCJtZXJrbZWVk92451c827d2ba5a30708ecQRzgzb24iOiLmnKrmjp7njq/looPnp5HmioDmnIn"#,
+            r#"pmZDlha""#,
+        );
+        let err = open_err(CRASH.as_bytes());
+        assert_eq!(err.rule(), "envelope_malformed");
+        let shown = err.to_string();
+        let bound = "envelope is malformed: ".len() + 2 * MAX_ECHO + 1;
+        assert!(shown.chars().count() <= bound, "{shown}");
+        assert!(
+            shown.starts_with("envelope is malformed: invalid type: string \"yc2lvbiI6"),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with("expected a JSON object at line 1 column 512"),
+            "{shown}"
+        );
+        // Any size, anywhere in the envelope.
+        let huge = format!("\"{}\"", "A".repeat(1 << 20));
+        assert!(open_err(huge.as_bytes()).to_string().chars().count() <= bound);
+        let nested = format!("{{\"payloadType\":\"t\",\"payload\":\"\",\"signatures\":{huge}}}");
+        let err = open_err(nested.as_bytes());
+        assert_eq!(err.rule(), "envelope_malformed");
+        assert!(err.to_string().chars().count() <= bound, "{err}");
+        // A short value is still quoted whole.
+        let err = open_err(br#"{"payloadType":"t","payload":"","signatures":"short"}"#);
+        assert!(
+            err.to_string()
+                .contains("invalid type: string \"short\", expected a sequence"),
+            "{err}"
+        );
     }
 
     #[test]
