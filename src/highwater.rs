@@ -27,7 +27,20 @@ pub struct Mark {
     pub hash: String,
 }
 
+/// The hash of the mark that holds nothing yet ([`Mark::empty`]).
+const EMPTY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 impl Mark {
+    /// The mark of a store that has accepted nothing yet: written before the first import, so
+    /// that an import killed after its commit and before the state file followed leaves a state
+    /// file behind the database (accepted), not none at all (refused as a deleted file).
+    fn empty() -> Mark {
+        Mark {
+            sequence: 0,
+            hash: EMPTY_HASH.to_string(),
+        }
+    }
+
     fn describe(&self) -> String {
         format!("sequence {} (hash {})", self.sequence, self.hash)
     }
@@ -167,7 +180,8 @@ impl HighWater {
         let state: StateFile = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Integrity(format!("state file {} is not one: {e}", path.display()))
         })?;
-        if state.format != FORMAT || state.sequence == 0 || state.hash.len() != 64 {
+        let bad_empty = state.sequence == 0 && state.hash != EMPTY_HASH;
+        if state.format != FORMAT || bad_empty || state.hash.len() != 64 {
             return Err(Error::Integrity(format!(
                 "state file {} is not a {FORMAT} mark",
                 path.display()
@@ -223,6 +237,10 @@ impl HighWater {
             _ => None,
         };
         for (source, mark) in expected {
+            if mark.sequence == 0 {
+                // Nothing accepted yet: every database holds that.
+                continue;
+            }
             let found = match &head {
                 Some(head) if head.sequence == mark.sequence => Some(head.hash.clone()),
                 Some(head) if head.sequence > mark.sequence => chain.as_ref().and_then(|c| {
@@ -482,6 +500,10 @@ impl ImportGuard {
         let high_water = HighWater::from_config(config)?;
         let check = high_water.check(store)?;
         if check.is_ok() {
+            if check.head.is_none() && check.mark.is_none() {
+                // The first import: the state file exists before anything is committed.
+                high_water.write(Some(&Mark::empty()))?;
+            }
             return Ok(ImportGuard {
                 high_water,
                 pending: Vec::new(),
