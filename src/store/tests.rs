@@ -336,7 +336,8 @@ fn instances_opening_together_migrate_once(url: &str) {
         })
         .collect();
     for handle in handles {
-        assert!(matches!(handle.join().unwrap(), Ok(Ok(None))));
+        let opened = handle.join().unwrap();
+        assert!(matches!(opened, Ok(Ok(None))), "{opened:?}");
     }
 }
 

@@ -1,30 +1,10 @@
 //! The command line, run as a user runs it: keygen → sign → verify → import, a rejected import
 //! that names the bundle, record and rule and changes nothing, and `--help` everywhere.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use envcredit::bundle::records::Records;
 use envcredit::bundle::Dataset;
 
 use crate::helpers::*;
-
-fn envcredit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_envcredit"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ENVCREDIT_DATABASE_URL")
-        .env_remove("ENVCREDIT_LISTEN")
-        .env_remove("ENVCREDIT_DEMO")
-        .env_remove("ENVCREDIT_TODAY")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn every_subcommand_explains_itself() {

@@ -108,10 +108,6 @@ impl Rng {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Where one run's database is.
 struct RunDb {
     url: String,

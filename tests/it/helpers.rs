@@ -1,5 +1,7 @@
 //! Test harness: databases, the app, test keys and bundles.
 
+use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -344,4 +346,27 @@ pub fn import(
     // Whoever accepts a bundle advances the high-water mark.
     envcredit::highwater::follow_head(config, &store)?;
     Ok(outcome)
+}
+
+/// The real binary, run in `dir` as a user runs it: no `ENVCREDIT_*` setting of the tests'
+/// environment leaks in, and it logs at `warn`.
+pub fn envcredit_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_envcredit"));
+    command.current_dir(dir).env("RUST_LOG", "warn");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ENVCREDIT_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Runs the real binary in `dir` with `args` ([`envcredit_command`]) to its end.
+pub fn envcredit(dir: &Path, args: &[&str]) -> Output {
+    envcredit_command(dir).args(args).output().expect("runs")
+}
+
+/// A process's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

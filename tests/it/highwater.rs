@@ -7,7 +7,6 @@
 //! Hashes are always the store's own (`Store::head`, `Store::chain`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use diesel::connection::SimpleConnection;
@@ -375,23 +374,6 @@ backends!(
 // ---------------------------------------------------------------------------------------------
 // Through the command line
 // ---------------------------------------------------------------------------------------------
-
-fn envcredit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_envcredit"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ENVCREDIT_DATABASE_URL")
-        .env_remove("ENVCREDIT_STATE_FILE")
-        .env_remove("ENVCREDIT_DEMO")
-        .env_remove("ENVCREDIT_TODAY")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn write_config(db: &TestDb, dir: &Path, extra: &str) {
     std::fs::write(

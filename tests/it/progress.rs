@@ -4,7 +4,7 @@
 //! reports as a long one would.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use envcredit::bundle::records::Records;
 use envcredit::bundle::Dataset;
@@ -29,24 +29,12 @@ fn big_bundle(sequence: u64, previous: [u8; 32]) -> (Vec<u8>, [u8; 32]) {
 }
 
 fn envcredit(dir: &Path, interval_ms: Option<&str>, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_envcredit"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ENVCREDIT_DATABASE_URL")
-        .env_remove("ENVCREDIT_LISTEN")
-        .env_remove("ENVCREDIT_DEMO")
-        .env_remove("ENVCREDIT_TODAY")
-        .env_remove("ENVCREDIT_PROGRESS_INTERVAL_MS")
-        .env("RUST_LOG", "warn");
+    let mut command = envcredit_command(dir);
+    command.args(args);
     if let Some(ms) = interval_ms {
         command.env("ENVCREDIT_PROGRESS_INTERVAL_MS", ms);
     }
     command.output().expect("runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The progress lines of `file` in `stderr`, checked for their form.

@@ -4,7 +4,6 @@
 //! a receipt key, asking for one is the `receipts-unavailable` problem.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -41,24 +40,6 @@ async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
         .expect("request");
     let status = response.status().as_u16();
     (status, response.json().await.expect("json body"))
-}
-
-fn envcredit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_envcredit"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ENVCREDIT_DATABASE_URL")
-        .env_remove("ENVCREDIT_LISTEN")
-        .env_remove("ENVCREDIT_DEMO")
-        .env_remove("ENVCREDIT_TODAY")
-        .env_remove("ENVCREDIT_RECEIPT_KEY_FILE")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn bytes(value: &Value) -> Vec<u8> {

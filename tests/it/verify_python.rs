@@ -65,10 +65,6 @@ fn python(dir: &Path, args: &[&str]) -> Output {
         .expect("python3 runs")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Runs the script, which must succeed; returns its standard output and error.
 fn passes(dir: &Path, args: &[&str]) -> (String, String) {
     let out = python(dir, args);
