@@ -22,6 +22,8 @@ pub struct LiveRegistry {
     store: Store,
     keys: Vec<TrustedKey>,
     demo: bool,
+    /// The last store head refused as going back (logged once per head).
+    refused: std::sync::Mutex<Option<Option<(u64, String)>>>,
 }
 
 impl LiveRegistry {
@@ -36,6 +38,7 @@ impl LiveRegistry {
             store,
             keys,
             demo,
+            refused: std::sync::Mutex::new(None),
         })
     }
 
@@ -46,11 +49,43 @@ impl LiveRegistry {
 
     /// Rebuilds (re-verifying everything) when the store's head differs from the current
     /// revision. Returns whether the view changed.
+    ///
+    /// A running instance only goes forward: a store whose head is behind the verified revision
+    /// it serves, or holds another bundle at its sequence (restored from an older backup,
+    /// bundles deleted or replaced behind the registry's back), is not served; an ALARM is
+    /// logged once per such head, and the instance keeps serving what it verified. Serving the
+    /// older state takes a restart, which the high-water mark refuses unless
+    /// `--accept-rollback` (docs/operations.md).
     pub fn refresh(&self) -> Result<bool> {
         // Compared with the store's head as it was when the view was built, not with the last
         // verified bundle: a head that fails verification must not trigger a rebuild per poll.
-        if self.store.head()? == self.current().store_head {
+        let head = self.store.head()?;
+        let current = self.current();
+        if head == current.store_head {
             return Ok(false);
+        }
+        if let Some(served) = &current.revision {
+            let back = match &head {
+                None => true,
+                Some((sequence, hash)) => {
+                    *sequence < served.sequence
+                        || (*sequence == served.sequence && *hash != served.hash)
+                }
+            };
+            if back {
+                let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+                if refused.as_ref() != Some(&head) {
+                    tracing::error!(
+                        alarm = "rollback",
+                        serving = served.sequence,
+                        database = head.as_ref().map_or(0, |(sequence, _)| *sequence),
+                        database_hash = head.as_ref().map_or("", |(_, hash)| hash.as_str()),
+                        "ALARM: the database went back behind the verified revision served (restored from an older backup, or bundles deleted or replaced); still serving the verified revision"
+                    );
+                    *refused = Some(head);
+                }
+                return Ok(false);
+            }
         }
         let started = std::time::Instant::now();
         let registry = build(self.store.load()?, &self.keys, self.demo);
