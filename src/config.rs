@@ -38,6 +38,14 @@ const ENV_KEYS: &[&str] = &[
     "rate_limit.burst",
     "rate_limit.trusted_proxies",
     "cache.max_bytes",
+    "http.max_body_bytes",
+    "http.client_request_timeout_seconds",
+    "http.request_timeout_seconds",
+    "http.keep_alive_seconds",
+    "http.hsts_max_age_seconds",
+    "http.access_log",
+    "metrics.enabled",
+    "metrics.allow",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +73,10 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// The response cache (`crate::web` serves a repeated read from memory).
     pub cache: CacheConfig,
+    /// Limits, timeouts and headers of the HTTP listener.
+    pub http: HttpConfig,
+    /// `/metrics` (Prometheus text format) and who may read it.
+    pub metrics: MetricsConfig,
     /// The registry's own receipt signing key (a file holding the base64 32-byte Ed25519 seed, as
     /// `envcredit keygen` writes it; never a pipeline key). Unset: no signed receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +186,121 @@ impl Default for CacheConfig {
     }
 }
 
+/// Limits, timeouts and headers of the public listener (docs/operations.md, "Hardening").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body accepted (the batch POSTs); a larger one is answered `413` before
+    /// it is read.
+    pub max_body_bytes: u64,
+    /// A client must send the whole request head (line and headers) within this time after
+    /// connecting, or the connection is closed (`408`): a slow client cannot hold it open.
+    pub client_request_timeout_seconds: u64,
+    /// A request body must have arrived within this time (counted from the request head), or
+    /// it is answered `408` and the connection closed.
+    pub request_timeout_seconds: u64,
+    /// How long an idle keep-alive connection is kept open.
+    pub keep_alive_seconds: u64,
+    /// `Strict-Transport-Security: max-age=N` on every response; set it only behind TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hsts_max_age_seconds: Option<u64>,
+    /// One log line per request (method, route, status, duration, request id; no client
+    /// address), at `info` under the target `envcredit::access`.
+    pub access_log: bool,
+}
+
+/// 256 KiB: a batch of 1,000 codes with dates fits in a fifth of it.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 * 1024;
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            client_request_timeout_seconds: 5,
+            request_timeout_seconds: 30,
+            keep_alive_seconds: 5,
+            hsts_max_age_seconds: None,
+            access_log: true,
+        }
+    }
+}
+
+impl HttpConfig {
+    fn validate(&self) -> Result<()> {
+        if !(1024..=16 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return Err(Error::Config(
+                "http.max_body_bytes must be between 1024 and 16777216".into(),
+            ));
+        }
+        for (name, value) in [
+            (
+                "client_request_timeout_seconds",
+                self.client_request_timeout_seconds,
+            ),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("keep_alive_seconds", self.keep_alive_seconds),
+        ] {
+            if !(1..=3600).contains(&value) {
+                return Err(Error::Config(format!(
+                    "http.{name} must be between 1 and 3600 seconds"
+                )));
+            }
+        }
+        if self.hsts_max_age_seconds == Some(0) {
+            return Err(Error::Config(
+                "http.hsts_max_age_seconds must be at least 1 (leave it unset for no HSTS header)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `/metrics` on the public listener, answered only to peers in `allow` (the connection's
+/// address, never a forwarded one); `403` to anyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Addresses or networks that may read `/metrics`; default loopback only.
+    pub allow: Vec<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> MetricsConfig {
+        MetricsConfig {
+            enabled: true,
+            allow: vec!["127.0.0.0/8".into(), "::1".into()],
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The allowed peers as networks: an address alone is a network of one.
+    pub fn allowed_networks(&self) -> Result<Vec<IpNet>> {
+        networks(&self.allow, "metrics.allow")
+    }
+}
+
+/// Addresses or networks (`10.0.0.0/8`) as networks; `what` names the setting in errors.
+fn networks(entries: &[String], what: &str) -> Result<Vec<IpNet>> {
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<IpNet>()
+                .map(|net| net.trunc())
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    Error::Config(format!(
+                        "{what}: {entry:?} is neither an IP address nor a network like 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// The shortest partner key accepted: a key is a secret, not a name.
 pub const MIN_PARTNER_KEY_CHARS: usize = 16;
 
@@ -203,21 +330,7 @@ impl fmt::Debug for PartnerKeyConfig {
 impl RateLimitConfig {
     /// The trusted proxies as networks: an address alone is a network of one.
     pub fn trusted_networks(&self) -> Result<Vec<IpNet>> {
-        self.trusted_proxies
-            .iter()
-            .map(|entry| {
-                let entry = entry.trim();
-                entry
-                    .parse::<IpNet>()
-                    .map(|net| net.trunc())
-                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        Error::Config(format!(
-                            "rate_limit.trusted_proxies: {entry:?} is neither an IP address nor a network like 10.0.0.0/8"
-                        ))
-                    })
-            })
-            .collect()
+        networks(&self.trusted_proxies, "rate_limit.trusted_proxies")
     }
 
     /// Refuses a zero quota, a bad proxy address, and a partner key that is short, unnamed or
@@ -281,6 +394,8 @@ impl Config {
             trusted_keys: Vec::new(),
             rate_limit: RateLimitConfig::default(),
             cache: CacheConfig::default(),
+            http: HttpConfig::default(),
+            metrics: MetricsConfig::default(),
             receipt_key_file: None,
             state_file: None,
             checkpoint: None,
@@ -359,6 +474,8 @@ impl Config {
             ));
         }
         self.rate_limit.validate()?;
+        self.http.validate()?;
+        self.metrics.allowed_networks()?;
         Ok(())
     }
 
@@ -434,6 +551,59 @@ impl Config {
     }
 }
 
+/// What stands for a secret in printed settings.
+pub const MASK: &str = "***";
+
+impl Config {
+    /// The effective settings as TOML, as `envcredit config check` prints them: the password
+    /// in `database_url` and every partner key replaced by `***`. (The receipt key is a file
+    /// name here; its content is never read into the settings.)
+    pub fn to_masked_toml(&self) -> Result<String> {
+        let mut masked = self.clone();
+        masked.database_url = mask_url_password(&masked.database_url);
+        for partner in &mut masked.rate_limit.partner_keys {
+            partner.key = MASK.to_string();
+        }
+        toml::to_string(&masked).map_err(|e| Error::Internal(format!("settings as TOML: {e}")))
+    }
+}
+
+/// A database URL with its password (`user:password@`, or a `password=` parameter) masked.
+fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:{MASK}@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let query = query.map(|query| {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                    format!("{name}={MASK}")
+                }
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(query) => format!("{scheme}://{authority}{path}?{query}"),
+        None => format!("{scheme}://{authority}{path}"),
+    }
+}
+
 /// The demo key. Its secret is public by design (it is derived from a fixed string), which is why
 /// it is trusted only in demo mode and everything it signed is labelled DEMO DATA.
 pub fn demo_signing_key() -> SigningKey {
@@ -442,4 +612,64 @@ pub fn demo_signing_key() -> SigningKey {
         Sha256::digest(b"envcredit demo key v1: public on purpose, trusted only in demo mode")
             .into();
     SigningKey::from_seed(&seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_masked() {
+        for (url, masked) in [
+            (
+                "postgres://registry:s3cr%40t@db.internal:5432/envcredit",
+                "postgres://registry:***@db.internal:5432/envcredit",
+            ),
+            (
+                "postgresql://registry@db/envcredit?sslmode=require&password=hunter2",
+                "postgresql://registry@db/envcredit?sslmode=require&password=***",
+            ),
+            ("postgres://db/envcredit", "postgres://db/envcredit"),
+            ("data/envcredit.sqlite3", "data/envcredit.sqlite3"),
+        ] {
+            assert_eq!(mask_url_password(url), masked, "{url}");
+        }
+    }
+
+    #[test]
+    fn printed_settings_hold_no_secret() {
+        let mut config = Config::defaults(false);
+        config.database_url = "postgres://u:topsecretpw@h/db".into();
+        config.rate_limit.partner_keys.push(PartnerKeyConfig {
+            name: "platform".into(),
+            key: "partner-key-0123456789".into(),
+            per_minute: 60,
+            burst: 10,
+        });
+        let text = config.to_masked_toml().unwrap();
+        assert!(!text.contains("topsecretpw"), "{text}");
+        assert!(!text.contains("partner-key-0123456789"), "{text}");
+        assert!(text.contains("name = \"platform\""), "{text}");
+        // What is printed is itself a configuration file that loads (with the secrets masked).
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.http, config.http);
+        assert_eq!(back.metrics, config.metrics);
+    }
+
+    #[test]
+    fn http_limits_are_bounded() {
+        let mut config = Config::defaults(false);
+        config.http.max_body_bytes = 10;
+        assert!(matches!(config.validate(), Err(Error::Config(m)) if m.contains("max_body_bytes")));
+        config.http = HttpConfig {
+            client_request_timeout_seconds: 0,
+            ..HttpConfig::default()
+        };
+        assert!(
+            matches!(config.validate(), Err(Error::Config(m)) if m.contains("client_request_timeout_seconds"))
+        );
+        config.http = HttpConfig::default();
+        config.metrics.allow = vec!["not-a-network".into()];
+        assert!(matches!(config.validate(), Err(Error::Config(m)) if m.contains("metrics.allow")));
+    }
 }

@@ -62,6 +62,9 @@ pub fn dispatch(command: Command, config: Config) -> Result<()> {
         } => super::proof::verify_proof(&file, &pubkey, code.as_deref(), year, chain.as_deref()),
         Command::VerifyReceipt { file, pubkey } => super::receipt::verify_receipt(&file, &pubkey),
         Command::Checkpoint => super::checkpoint::checkpoint(&config),
+        Command::Config {
+            action: super::ConfigAction::Check,
+        } => super::config_check::config_check(&config),
     }
 }
 

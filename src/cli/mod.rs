@@ -1,8 +1,9 @@
 //! The command line: `envcredit [serve|import|verify|keygen|sign|demo|verify-proof|verify-receipt|
-//! checkpoint]`. `main` only calls [`run`].
+//! checkpoint|config check]`. `main` only calls [`run`].
 
 mod checkpoint;
 mod commands;
+mod config_check;
 mod progress;
 mod proof;
 mod receipt;
@@ -137,13 +138,28 @@ pub enum Command {
     /// Print the database's head as a `checkpoint = { sequence = …, hash = "…" }` line, to pin
     /// in the configuration of every instance after an import.
     Checkpoint,
+    /// Check the configuration as `serve` reads it (the file, ENVCREDIT_* environment variables,
+    /// flags) and print the effective settings, secrets masked. Exits non-zero naming what is
+    /// wrong.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate and print the effective settings (does not connect to the database).
+    Check,
 }
 
 /// Parses the command line and runs it.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, None | Some(Command::Serve { .. }));
-    let config = match load_config(&cli, serving) {
+    // `config check` reads the configuration as `serve` does (demo mode without a file).
+    let as_served = serving || matches!(cli.command, Some(Command::Config { .. }));
+    let config = match load_config(&cli, as_served) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");

@@ -77,6 +77,8 @@ fn is_page(path: &str) -> bool {
         || path.starts_with("/api/")
         || path.starts_with("/.well-known/")
         || path == "/healthz"
+        || path == "/readyz"
+        || path == "/metrics"
         || path == "/favicon.ico"
         || path.starts_with("/static/"))
 }
@@ -141,7 +143,11 @@ pub async fn conditional(
     // The same request at the same revision on the same day was answered before: the answer
     // comes from memory, without running the handler (see `super::cache`).
     if let (Some(key), Some(state)) = (&key, &state) {
-        if let Some(hit) = state.responses.get(&key.digest) {
+        let hit = state.responses.get(&key.digest);
+        if state.responses.enabled() {
+            state.metrics.cache_lookup(hit.is_some());
+        }
+        if let Some(hit) = hit {
             let (http_req, _) = req.into_parts();
             let coded = gzip && hit.is_gzip();
             let response = hit.response(gzip, &key.etag_for(coded));

@@ -5,8 +5,11 @@ pub mod api;
 mod cache;
 mod error;
 mod http;
+mod metrics;
+mod observe;
 pub mod pages;
 mod ratelimit;
+mod readiness;
 mod state;
 
 use std::net::TcpListener;
@@ -68,6 +71,12 @@ impl Application {
             .local_addr()
             .map_err(|e| Error::io("listener address", e))?
             .port();
+        let metrics_access = web::Data::new(metrics::MetricsAccess {
+            allow: config.metrics.allowed_networks()?,
+        });
+        let metrics_enabled = config.metrics.enabled;
+        let http = config.http.clone();
+        let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
         let state = web::Data::new(AppState::new(config, clock, Arc::new(live))?);
         let server_state = state.clone();
         let high_water_status = web::Data::new(high_water_status);
@@ -76,16 +85,23 @@ impl Application {
         let server_rate_limits = rate_limits.clone();
         let server = HttpServer::new(move || {
             // Middleware runs outermost last: paths are normalised first, then CORS (answering
-            // preflights), then the header defaults, then rate limits (so that a 429 carries the
-            // CORS and default headers too), then conditional requests (so that a 304 carries
-            // them too, and counts).
+            // preflights), then the security headers, then the request id, log, metrics, body
+            // limit and body timeout (so that their 413 carries the headers above), then the
+            // demo header, then rate limits (so that a 429 carries the headers above and is
+            // counted), then conditional requests (so that a 304 carries them too, and counts).
             App::new()
                 .app_data(server_state.clone())
                 .app_data(high_water_status.clone())
                 .app_data(server_rate_limits.clone())
-                .app_data(api::json_config())
+                .app_data(metrics_access.clone())
+                .app_data(api::json_config(body_limit))
                 .app_data(api::query_config())
                 .app_data(api::path_config())
+                .configure(|cfg| {
+                    if metrics_enabled {
+                        cfg.route("/metrics", web::get().to(metrics::metrics));
+                    }
+                })
                 .configure(routes)
                 .default_service(web::to(http::fallback))
                 .wrap(from_fn(http::conditional))
@@ -94,10 +110,19 @@ impl Application {
                     demo,
                     DefaultHeaders::new().add(("X-Demo-Data", "DEMO DATA")),
                 ))
-                .wrap(security_headers())
+                .wrap(from_fn(observe::observe))
+                .wrap(security_headers(http.hsts_max_age_seconds))
                 .wrap(http::cors())
                 .wrap(from_fn(http::normalize_path))
         })
+        // Slow clients cannot hold connections: the request head must arrive within
+        // `client_request_timeout_seconds` (else 408 and closed), an idle keep-alive connection
+        // is closed after `keep_alive_seconds`, and a request body must arrive within
+        // `request_timeout_seconds` (the observe middleware). Request heads are bounded by the
+        // HTTP server itself (128 KiB and 96 header fields: 431 beyond).
+        .client_request_timeout(Duration::from_secs(http.client_request_timeout_seconds))
+        .keep_alive(Duration::from_secs(http.keep_alive_seconds))
+        .client_disconnect_timeout(Duration::from_secs(2))
         .listen(listener)
         .map_err(|e| Error::io("cannot start the HTTP server", e))?
         .run();
@@ -121,24 +146,46 @@ impl Application {
         let interval = Duration::from_secs(state.config.poll_interval_seconds);
         let poller = actix_web::rt::spawn(async move {
             let mut ticker = actix_web::rt::time::interval(interval);
+            // A slow poll (a rebuild, a database that takes its time to fail) is followed by
+            // the next one an interval later, not by a burst of the ones missed.
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
                 let live = state.live.clone();
                 let high_water = high_water.clone();
-                let refreshed = move || -> Result<bool> {
+                // The poll's own result (the database answered or not), and the state file's.
+                let refreshed = move || -> Result<(bool, Result<()>)> {
                     let changed = live.refresh()?;
-                    if changed {
-                        advance_mark(&high_water, &live)?;
-                    }
-                    Ok(changed)
+                    let marked = if changed {
+                        advance_mark(&high_water, &live)
+                    } else {
+                        Ok(())
+                    };
+                    Ok((changed, marked))
                 };
-                match web::block(refreshed).await {
-                    // Answers cached at the old revision can no longer be asked for (their keys
-                    // hold it); dropping them frees the memory now rather than by eviction.
-                    Ok(Ok(true)) => state.responses.clear(),
-                    Ok(Ok(false)) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "revision poll failed"),
-                    Err(e) => tracing::warn!(error = %e, "revision poll task failed"),
+                let polled = web::block(refreshed)
+                    .await
+                    .unwrap_or_else(|e| Err(Error::Internal(format!("revision poll task: {e}"))));
+                match polled {
+                    Ok((changed, marked)) => {
+                        state.database.record_ok();
+                        state.metrics.poll(true);
+                        if changed {
+                            // Answers cached at the old revision can no longer be asked for
+                            // (their keys hold it); dropping them frees the memory now.
+                            state.responses.clear();
+                            let loaded = state.live.current();
+                            state.metrics.revision_loaded(loaded.integrity_failures);
+                        }
+                        if let Err(e) = marked {
+                            tracing::error!(error = %e, "the high-water mark could not be advanced");
+                        }
+                    }
+                    Err(e) => {
+                        let serving = state.live.current().revision.as_ref().map(|r| r.tag());
+                        state.database.record_error(&e, serving.as_deref());
+                        state.metrics.poll(false);
+                    }
                 }
             }
         });
@@ -274,9 +321,16 @@ mod docs {
 }
 
 /// Headers on every response. The CSP allows only this origin's own files: no inline script or
-/// style, no CDN.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// style, no CDN. `Strict-Transport-Security` only when configured (`http.hsts_max_age_seconds`):
+/// the listener itself speaks plain HTTP, and only the operator knows that TLS is in front.
+fn security_headers(hsts_max_age_seconds: Option<u64>) -> DefaultHeaders {
+    let headers = match hsts_max_age_seconds {
+        Some(seconds) => {
+            DefaultHeaders::new().add(("Strict-Transport-Security", format!("max-age={seconds}")))
+        }
+        None => DefaultHeaders::new(),
+    };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

@@ -243,6 +243,9 @@ pub async fn limit(
         }
         Decision::Limited(quotas) => {
             tracing::debug!(partner = ?quotas.partner, path = req.path(), "rate limited");
+            if let Some(state) = req.app_data::<web::Data<super::AppState>>() {
+                state.metrics.rate_limited(quotas.partner.is_some());
+            }
             let mut response = problem_response(&quotas.too_many_requests());
             let headers = response.headers_mut();
             quotas.insert_headers(headers);

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use tera::Tera;
 
 use super::cache::ResponseCache;
+use super::metrics::Metrics;
+use super::readiness::DatabaseStatus;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::read::LiveRegistry;
@@ -20,6 +22,10 @@ pub struct AppState {
     pub receipts: Option<ReceiptKey>,
     /// Finished answers by request and revision.
     pub responses: ResponseCache,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
+    /// Whether the database answered the revision poller lately (`/readyz`).
+    pub database: DatabaseStatus,
 }
 
 impl AppState {
@@ -28,6 +34,10 @@ impl AppState {
             templates: super::pages::templates()?,
             receipts: config.receipt_key()?,
             responses: ResponseCache::new(config.cache.max_bytes),
+            metrics: Metrics::new(),
+            database: DatabaseStatus::new(std::time::Duration::from_secs(
+                config.poll_interval_seconds,
+            )),
             config,
             clock,
             live,

@@ -17,6 +17,7 @@ mod highwater;
 mod http;
 mod keys;
 mod openapi;
+mod operations;
 mod pages;
 mod progress;
 mod proofs;

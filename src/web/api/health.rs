@@ -1,4 +1,4 @@
-//! Liveness.
+//! Liveness (`/healthz`) and readiness (`/readyz`).
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
@@ -64,5 +64,60 @@ pub async fn healthz(state: web::Data<AppState>, high_water: web::Data<Status>) 
             integrity_failures: registry.integrity_failures,
             withheld: registry.withheld.len(),
             high_water: HighWaterHealth::from(high_water.get_ref()),
+        })
+}
+
+/// Whether this instance serves verified data, and whether it can reach its database.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// "ready": serving verified data, the database answers; "degraded": serving the last
+    /// verified data while the database is unreachable (new imports are not seen until it is
+    /// back); "unavailable" (with status 503): no data to serve.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// `<sequence>-<hash prefix>` of the data served, or null when there is none.
+    pub revision: Option<String>,
+    pub database: DatabaseReadiness,
+}
+
+/// What the revision poller last found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatabaseReadiness {
+    /// Whether the last look at the database, every poll interval, succeeded (and recently).
+    pub reachable: bool,
+    /// When a look last succeeded.
+    pub last_contact: chrono::DateTime<chrono::Utc>,
+    /// Since when looks fail; null while the database answers.
+    pub unreachable_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Readiness, for load balancers and monitoring. An instance whose database is unreachable
+/// keeps serving the last data it verified, so it stays in rotation: `200` with "degraded".
+/// Only an instance with no data at all answers `503`.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Serving verified data: ready, or degraded (database unreachable)", body = Readiness),
+        (status = 503, description = "No data to serve", body = Readiness),
+    ))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let registry = state.live.current();
+    let database = state.database.snapshot();
+    let revision = registry.revision.as_ref().map(|r| r.tag());
+    let (mut response, status) = match (&revision, database.reachable) {
+        (None, _) => (HttpResponse::ServiceUnavailable(), "unavailable"),
+        (Some(_), true) => (HttpResponse::Ok(), "ready"),
+        (Some(_), false) => (HttpResponse::Ok(), "degraded"),
+    };
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Readiness {
+            status,
+            revision,
+            database: DatabaseReadiness {
+                reachable: database.reachable,
+                last_contact: database.last_contact,
+                unreachable_since: database.unreachable_since,
+            },
         })
 }

@@ -27,6 +27,7 @@ use crate::Error;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
+        .service(health::readyz)
         .service(institutions::get_institution)
         .service(openapi::openapi_json)
         .configure(search::routes)
@@ -46,12 +47,12 @@ fn bad_request(detail: String) -> actix_web::Error {
     InternalError::from_response(detail, problem_response(&problem)).into()
 }
 
-/// JSON bodies (the batch POSTs): at most 256 KiB (1,000 codes with dates fit in a fifth of
-/// that). Too large is `413`, not declared as JSON (`Content-Type`) is `415`, anything else
+/// JSON bodies (the batch POSTs): at most `limit` bytes (`http.max_body_bytes`, 256 KiB by
+/// default: 1,000 codes with dates fit in a fifth of that). Too large is `413`, not declared as JSON (`Content-Type`) is `415`, anything else
 /// wrong with the body (not valid JSON, not the documented shape) is `400` with the reason.
-pub fn json_config() -> web::JsonConfig {
+pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(256 * 1024)
+        .limit(limit)
         .error_handler(|e, _| {
             use actix_web::error::JsonPayloadError as E;
             use actix_web::http::StatusCode;
@@ -62,6 +63,21 @@ pub fn json_config() -> web::JsonConfig {
                     "Request body too large",
                     format!("request body: {e}"),
                 ),
+                E::Payload(actix_web::error::PayloadError::Io(io))
+                    if io.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    let problem = Problem::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request-timeout",
+                        "Request timeout",
+                        format!("request body: {io}; the connection is closed"),
+                    );
+                    let mut response = problem_response(&problem);
+                    response
+                        .head_mut()
+                        .set_connection_type(actix_web::http::ConnectionType::Close);
+                    return InternalError::from_response(e, response).into();
+                }
                 E::ContentType => Problem::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported-media-type",

@@ -19,7 +19,7 @@ use crate::web::Problem;
         description = "Public, read-only registry of the environmental credit of Jiaxing's social environmental monitoring institutions (嘉环发〔2023〕8号). Every answer names the data revision it came from; errors are RFC 9457 problem+json.",
         license(name = "MIT OR Apache-2.0")
     ),
-    paths(health::healthz, institutions::get_institution, openapi_json),
+    paths(health::healthz, health::readyz, institutions::get_institution, openapi_json),
     components(schemas(Problem)),
     tags(
         (name = "institutions", description = "Institutions, their grades and history"),
@@ -52,7 +52,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The name of the partner-key security scheme.
 const PARTNER_KEY: &str = "partner_key";
 /// Paths outside the rate limits (`crate::web::ratelimit`).
-const UNLIMITED_PATHS: &[&str] = &["/healthz"];
+const UNLIMITED_PATHS: &[&str] = &["/healthz", "/readyz"];
 
 /// Every rate-limited operation may answer `429` (over the quota) and `401` (an unknown partner
 /// key), and accepts a partner key in `X-Api-Key`; added here once for all of them.
