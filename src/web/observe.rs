@@ -6,8 +6,8 @@
 //!   instance and process (a random prefix and a counter). It is sent back in `X-Request-Id`
 //!   and is a field of every log line written while the request is handled.
 //! - **Access log** (`http.access_log`): one line per request at `info` under the target
-//!   `envcredit::access`: method, route pattern, path (without the query string), status,
-//!   milliseconds, request id. No client address, no header: nothing about a person.
+//!   `envcredit::access`: method, route pattern, path (without the query string, its first 256
+//!   characters), status, milliseconds, request id. No client address, no header: nothing about a person.
 //! - **Body size** (`http.max_body_bytes`): a `Content-Length` over it is answered `413` before
 //!   the body is read; a chunked body is cut at the same size by the JSON extractor.
 //! - **Body timeout** (`http.request_timeout_seconds`): a request body still arriving when it
@@ -42,6 +42,9 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// A request id accepted from a client: at most this many characters.
 const MAX_REQUEST_ID_CHARS: usize = 64;
+
+/// The longest path written to the access log, in characters.
+const MAX_LOGGED_PATH_CHARS: usize = 256;
 
 /// This process's prefix for the request ids it makes.
 static PREFIX: LazyLock<String> = LazyLock::new(|| format!("{:08x}", OsRng.next_u32()));
@@ -88,7 +91,8 @@ pub async fn observe(
     let http = &state.config.http;
     let id = request_id(req.headers());
     let method = req.method().clone();
-    let path = req.path().to_string();
+    // At most this much of the path goes to the log (a request head may be 128 KiB).
+    let path: String = req.path().chars().take(MAX_LOGGED_PATH_CHARS).collect();
     let span = tracing::info_span!("request", request_id = %id);
 
     let length = content_length(req.headers());
