@@ -166,8 +166,9 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Serving logs what it does; a one-off command prints its result and only warnings.
-    init_tracing(config.log_format, if serving { "info" } else { "warn" });
+    // Serving logs what it does; a one-off command prints its result and only warnings. The
+    // guard flushes the server's log writer when `run` returns.
+    let _log_writer = init_tracing(config.log_format, serving);
     match commands::dispatch(
         cli.command.unwrap_or(Command::Serve {
             accept_rollback: false,
@@ -193,17 +194,41 @@ fn load_config(cli: &Cli, serving: bool) -> crate::Result<Config> {
     Ok(config)
 }
 
-fn init_tracing(format: LogFormat, default_level: &str) {
+/// Logs to standard error: `info` and up when serving, `warn` otherwise (`RUST_LOG` overrides).
+///
+/// A serving instance writes one access line per request: its lines go through a buffer to a
+/// writer thread (`tracing-appender`), so that a request costs formatting, not a system call,
+/// and lines are written in batches. The buffer is not lossy: if standard error cannot keep up,
+/// logging waits rather than drops a line. A one-off command writes directly, so that its
+/// warnings and its printed result keep their order.
+fn init_tracing(
+    format: LogFormat,
+    serving: bool,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
+    let default_level = if serving { "info" } else { "warn" };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if serving {
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .thread_name("envcredit-log")
+            .finish(std::io::stderr());
+        let builder = builder.with_writer(writer);
+        let _ = match format {
+            LogFormat::Json => builder.json().try_init(),
+            LogFormat::Text => builder.try_init(),
+        };
+        Some(guard)
+    } else {
+        let builder = builder.with_writer(std::io::stderr);
+        let _ = match format {
+            LogFormat::Json => builder.json().try_init(),
+            LogFormat::Text => builder.try_init(),
+        };
+        None
+    }
 }
 
 #[cfg(test)]

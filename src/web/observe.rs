@@ -5,7 +5,7 @@
 //!   `A-Z a-z 0-9 . _ -` (so it cannot forge log lines); otherwise one is made, unique per
 //!   instance and process (a random prefix and a counter). It is sent back in `X-Request-Id`
 //!   and is a field of every log line written while the request is handled.
-//! - **Access log** (`http.access_log`): one line per request at `info` under the target
+//! - **Access log** (`http.access_log`, off by default): one line per request at `info` under the target
 //!   `envcredit::access`: method, route pattern, path (without the query string, its first 256
 //!   characters), status, milliseconds, request id. No client address, no header: nothing about a person.
 //! - **Body size** (`http.max_body_bytes`): a `Content-Length` over it is answered `413` before
