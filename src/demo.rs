@@ -608,6 +608,7 @@ fn sign_all(key: &SigningKey, drafts: Vec<DraftParts>) -> Result<Vec<(String, Ve
             previous_hash: previous,
             created_at,
             evaluation,
+            count_drop_acknowledged: false,
             records,
         };
         let (bytes, hash) = sign_draft(key, &draft)

@@ -193,6 +193,14 @@ impl HighWater {
         }))
     }
 
+    /// The highest sequence the marks vouch the database holds (the state file's and the
+    /// pinned checkpoint's): the read model withholds every dataset when the verified chain
+    /// stops before it. 0 when no mark is configured or written yet.
+    pub fn floor(&self) -> Result<u64> {
+        let file = self.read()?.map_or(0, |m| m.sequence);
+        Ok(file.max(self.checkpoint.as_ref().map_or(0, |c| c.sequence)))
+    }
+
     /// Compares the database with the state file's mark and the checkpoint.
     pub fn check(&self, store: &Store) -> Result<Check> {
         let head = store

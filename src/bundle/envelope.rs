@@ -22,6 +22,7 @@ use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::rejection::Rule;
 use super::strict::{clip, Object};
 
 /// The only payload type this registry accepts: the payload is a bundle's manifest.
@@ -320,6 +321,12 @@ pub enum EnvelopeError {
         /// The key id of the verifying key.
         key: String,
     },
+    /// The file parses but is not the one layout: compact, members in order, one final `\n`.
+    #[error("the envelope is not in its one layout (compact JSON, members in the documented order, then exactly one \"\\n\"): it differs from byte {at}")]
+    Layout {
+        /// The first byte that differs.
+        at: usize,
+    },
     /// The signature does not verify under the key over this payload type and payload.
     #[error("signature does not verify for this payload with the given key")]
     BadSignature,
@@ -327,18 +334,19 @@ pub enum EnvelopeError {
 
 impl EnvelopeError {
     /// A stable snake_case id of the failed rule, for API error codes, logs and metrics.
-    pub fn rule(&self) -> &'static str {
+    pub fn rule(&self) -> Rule {
         match self {
-            EnvelopeError::NotJson(_) => "envelope_not_json",
-            EnvelopeError::Malformed(_) => "envelope_malformed",
-            EnvelopeError::UnknownField { .. } => "envelope_unknown_field",
-            EnvelopeError::Base64 { .. } => "envelope_base64",
-            EnvelopeError::SignatureCount { .. } => "signature_count",
-            EnvelopeError::SignatureLength { .. } => "signature_length",
-            EnvelopeError::KeyIdFormat => "signature_keyid_format",
-            EnvelopeError::WrongPayloadType { .. } => "payload_type",
-            EnvelopeError::KeyIdMismatch { .. } => "signature_key_mismatch",
-            EnvelopeError::BadSignature => "signature_invalid",
+            EnvelopeError::NotJson(_) => Rule::EnvelopeNotJson,
+            EnvelopeError::Malformed(_) => Rule::EnvelopeMalformed,
+            EnvelopeError::UnknownField { .. } => Rule::EnvelopeUnknownField,
+            EnvelopeError::Base64 { .. } => Rule::EnvelopeBase64,
+            EnvelopeError::SignatureCount { .. } => Rule::SignatureCount,
+            EnvelopeError::SignatureLength { .. } => Rule::SignatureLength,
+            EnvelopeError::KeyIdFormat => Rule::SignatureKeyidFormat,
+            EnvelopeError::WrongPayloadType { .. } => Rule::PayloadType,
+            EnvelopeError::KeyIdMismatch { .. } => Rule::SignatureKeyMismatch,
+            EnvelopeError::Layout { .. } => Rule::EnvelopeLayout,
+            EnvelopeError::BadSignature => Rule::SignatureInvalid,
         }
     }
 
@@ -456,6 +464,29 @@ pub fn open(bytes: &[u8]) -> Result<Opened, EnvelopeError> {
         signature: Signature::from_bytes(&sig_array),
         records,
     })
+}
+
+/// Requires `bytes` to be exactly the envelope's one layout ([`Envelope::to_bytes`]): compact,
+/// the members in the documented order, one final `\n`. Called after [`open`] succeeded on the
+/// same bytes.
+pub fn check_layout(bytes: &[u8], opened: &Opened) -> Result<(), EnvelopeError> {
+    let exact = Envelope {
+        payload_type: opened.payload_type.clone(),
+        payload: opened.payload.clone(),
+        key_id: opened.key_id.clone(),
+        signature: opened.signature,
+        records: opened.records.clone(),
+    }
+    .to_bytes();
+    if exact == bytes {
+        return Ok(());
+    }
+    let at = exact
+        .iter()
+        .zip(bytes)
+        .position(|(a, b)| a != b)
+        .unwrap_or(exact.len().min(bytes.len()));
+    Err(EnvelopeError::Layout { at })
 }
 
 /// Refuses any payload type other than [`PAYLOAD_TYPE`].

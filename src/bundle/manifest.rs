@@ -21,7 +21,7 @@ pub const LAST_YEAR: i32 = 2100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always 1.
+    /// Always 2.
     pub format_version: u32,
     /// Which dataset this bundle is a full snapshot of.
     pub dataset: Dataset,
@@ -31,6 +31,7 @@ pub struct Manifest {
     #[serde(with = "hex_hash")]
     pub previous_hash: Hash,
     /// When the pipeline made the bundle (RFC 3339 with offset).
+    #[serde(with = "crate::bundle::strict::timestamp")]
     pub created_at: DateTime<FixedOffset>,
     /// Number of records.
     pub record_count: u64,
@@ -46,6 +47,10 @@ pub struct Manifest {
         deserialize_with = "super::strict::optional_object"
     )]
     pub evaluation: Option<EvaluationSchedule>,
+    /// For an evaluation year: `true` acknowledges that it holds fewer than four fifths of the
+    /// previous year's institutions (rule `institution_count_drop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_drop_acknowledged: Option<bool>,
 }
 
 /// The procedure dates of one evaluation year (Art. 16, 18).
@@ -53,11 +58,17 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct EvaluationSchedule {
     /// The day the results were publicized (公示).
+    #[serde(with = "crate::bundle::strict::date")]
     pub publicity_date: NaiveDate,
     /// The last day to object: 5 working days after publicity (checked against the calendar).
+    #[serde(with = "crate::bundle::strict::date")]
     pub objection_deadline: NaiveDate,
     /// The day the results became final (公布); absent while in publicity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::bundle::strict::optional_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub publication_date: Option<NaiveDate>,
 }
 

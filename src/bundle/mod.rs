@@ -8,6 +8,7 @@
 //! The format is specified in `docs/bundle-format.md`.
 
 pub mod envelope;
+pub mod history;
 pub mod manifest;
 pub mod merkle;
 pub mod proof;
@@ -19,5 +20,5 @@ pub mod verify;
 
 pub use manifest::{Dataset, EvaluationSchedule, Manifest};
 pub use records::{RecordKey, Records};
-pub use rejection::{RecordRef, Rejection};
+pub use rejection::{RecordRef, Rejection, Rule};
 pub use verify::{verify, ChainView, Limits, TrustedKey, Verified, VerifiedBundle};

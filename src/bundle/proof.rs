@@ -15,7 +15,7 @@ use super::envelope::{self, PublicKey};
 use super::manifest::{Dataset, Manifest};
 use super::merkle::{self, Hash};
 use super::records::{canonical_bytes, EvaluationRecord, Listing, Violation};
-use super::rejection::Rejection;
+use super::rejection::{Rejection, Rule};
 use super::strict::Object;
 use super::VerifiedBundle;
 
@@ -132,14 +132,15 @@ pub fn signed_manifest(bundle_envelope: &[u8]) -> Option<serde_json::Value> {
 pub fn parse(bytes: &[u8]) -> Result<RecordProof, Rejection> {
     if bytes.len() > MAX_PROOF_BYTES {
         return Err(Rejection::new(
-            "proof_parse",
+            Rule::ProofParse,
             format!(
                 "the proof is {} bytes, more than {MAX_PROOF_BYTES}",
                 bytes.len()
             ),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| Rejection::new("proof_parse", format!("proof: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Rejection::new(Rule::ProofParse, format!("proof: {e}")))
 }
 
 /// Checks a proof with the pipeline's public key, in this order (the first failure wins):
@@ -162,33 +163,33 @@ pub fn verify(
 ) -> Result<VerifiedProof, Rejection> {
     if proof.proof_format != PROOF_FORMAT {
         return Err(Rejection::new(
-            "proof_format",
+            Rule::ProofFormat,
             format!("proof_format is not {PROOF_FORMAT}"),
         ));
     }
     let envelope_bytes = serde_json::to_vec(&proof.signed_manifest)
-        .map_err(|e| Rejection::new("manifest_envelope", e.to_string()))?;
+        .map_err(|e| Rejection::new(Rule::ManifestEnvelope, e.to_string()))?;
     let opened = envelope::open(&envelope_bytes)
-        .map_err(|e| Rejection::new("manifest_envelope", format!("signed_manifest: {e}")))?;
+        .map_err(|e| Rejection::new(Rule::ManifestEnvelope, format!("signed_manifest: {e}")))?;
     if opened.records.is_some() {
         return Err(Rejection::new(
-            "manifest_envelope",
+            Rule::ManifestEnvelope,
             "signed_manifest carries records: a proof holds the manifest alone",
         ));
     }
     envelope::check_payload_type(&opened)
-        .map_err(|e| Rejection::new("manifest_envelope", e.to_string()))?;
+        .map_err(|e| Rejection::new(Rule::ManifestEnvelope, e.to_string()))?;
     envelope::verify_signature(key, &opened)
         .map_err(|e| Rejection::new(e.rule(), format!("signed_manifest: {e}")))?;
     let Object(manifest): Object<Manifest> = serde_json::from_slice(&opened.payload)
-        .map_err(|e| Rejection::new("payload_parse", format!("manifest: {e}")))?;
+        .map_err(|e| Rejection::new(Rule::PayloadParse, format!("manifest: {e}")))?;
 
     if proof.dataset != manifest.dataset.to_string()
         || proof.sequence != manifest.sequence
         || proof.tree_size != manifest.record_count
     {
         return Err(Rejection::new(
-            "proof_mismatch",
+            Rule::ProofMismatch,
             format!(
                 "the proof says {} sequence {} with {} records; the signed manifest says {} sequence {} with {}",
                 proof.dataset,
@@ -202,7 +203,7 @@ pub fn verify(
     }
     if proof.audit_path.len() > MAX_PATH {
         return Err(Rejection::new(
-            "inclusion",
+            Rule::Inclusion,
             format!(
                 "audit path of {} hashes: at most {MAX_PATH}",
                 proof.audit_path.len()
@@ -216,13 +217,13 @@ pub fn verify(
         .collect::<Option<Vec<Hash>>>()
         .ok_or_else(|| {
             Rejection::new(
-                "inclusion",
+                Rule::Inclusion,
                 "audit_path holds a value that is not 64 lowercase hex",
             )
         })?;
     let record_bytes = STANDARD
         .decode(&proof.record)
-        .map_err(|_| Rejection::new("record_parse", "record is not standard base64"))?;
+        .map_err(|_| Rejection::new(Rule::RecordParse, "record is not standard base64"))?;
     merkle::verify_inclusion(
         &merkle::leaf_hash(&record_bytes),
         proof.leaf_index,
@@ -230,13 +231,13 @@ pub fn verify(
         &path,
         &manifest.merkle_root,
     )
-    .map_err(|e| Rejection::new("inclusion", e.to_string()))?;
+    .map_err(|e| Rejection::new(Rule::Inclusion, e.to_string()))?;
 
     let record = parse_record(manifest.dataset, &record_bytes)?;
     if let Some(code) = code {
         if record.code() != code {
             return Err(Rejection::new(
-                "record_mismatch",
+                Rule::RecordMismatch,
                 format!("the proof is of {}, not of {code}", record.code()),
             ));
         }
@@ -244,7 +245,7 @@ pub fn verify(
     if let Some(year) = year {
         if manifest.dataset != Dataset::Evaluation(year) {
             return Err(Rejection::new(
-                "record_mismatch",
+                Rule::RecordMismatch,
                 format!(
                     "the proof is of {}, not of evaluation-{year}",
                     manifest.dataset
@@ -279,20 +280,20 @@ pub fn latest_in_chain(
     dataset: Dataset,
 ) -> Result<(u64, usize), Rejection> {
     let value: serde_json::Value = serde_json::from_slice(chain)
-        .map_err(|e| Rejection::new("chain_parse", format!("chain: {e}")))?;
+        .map_err(|e| Rejection::new(Rule::ChainParse, format!("chain: {e}")))?;
     let entries = value
         .get("bundles")
         .unwrap_or(&value)
         .as_array()
-        .ok_or_else(|| Rejection::new("chain_parse", "chain: not a list of bundles"))?;
+        .ok_or_else(|| Rejection::new(Rule::ChainParse, "chain: not a list of bundles"))?;
     let mut latest = 0;
     let mut other_keys = 0;
     for entry in entries {
         let signed = entry.get("signed_manifest").unwrap_or(entry);
-        let bytes =
-            serde_json::to_vec(signed).map_err(|e| Rejection::new("chain_parse", e.to_string()))?;
+        let bytes = serde_json::to_vec(signed)
+            .map_err(|e| Rejection::new(Rule::ChainParse, e.to_string()))?;
         let opened = envelope::open(&bytes)
-            .map_err(|e| Rejection::new("chain_parse", format!("chain: {e}")))?;
+            .map_err(|e| Rejection::new(Rule::ChainParse, format!("chain: {e}")))?;
         if !opened.is_signed_by(key) {
             other_keys += 1;
             continue;
@@ -300,7 +301,7 @@ pub fn latest_in_chain(
         envelope::verify_signature(key, &opened)
             .map_err(|e| Rejection::new(e.rule(), format!("chain: {e}")))?;
         let Object(manifest): Object<Manifest> = serde_json::from_slice(&opened.payload)
-            .map_err(|e| Rejection::new("chain_parse", format!("chain manifest: {e}")))?;
+            .map_err(|e| Rejection::new(Rule::ChainParse, format!("chain manifest: {e}")))?;
         if manifest.dataset == dataset {
             latest = latest.max(manifest.sequence);
         }
@@ -323,12 +324,12 @@ fn decode_hash(text: &str) -> Option<Hash> {
 fn parse_record(dataset: Dataset, bytes: &[u8]) -> Result<ProvenRecord, Rejection> {
     fn strict<T: serde::de::DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Rejection> {
         let Object(record): Object<T> = serde_json::from_slice(bytes)
-            .map_err(|e| Rejection::new("record_parse", format!("record: {e}")))?;
+            .map_err(|e| Rejection::new(Rule::RecordParse, format!("record: {e}")))?;
         let canonical = canonical_bytes(&record)
-            .map_err(|e| Rejection::new("record_parse", format!("record: {e}")))?;
+            .map_err(|e| Rejection::new(Rule::RecordParse, format!("record: {e}")))?;
         if canonical != bytes {
             return Err(Rejection::new(
-                "record_canonical",
+                Rule::RecordCanonical,
                 "the record is not in canonical form",
             ));
         }

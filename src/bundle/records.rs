@@ -107,6 +107,7 @@ pub struct Art11Finding {
     /// Short public description, e.g. the penalty decision number.
     pub description: String,
     /// The day the finding was verified.
+    #[serde(with = "crate::bundle::strict::date")]
     pub determined_on: NaiveDate,
 }
 
@@ -125,9 +126,14 @@ pub enum ObjectionStatus {
 pub struct Objection {
     pub status: ObjectionStatus,
     /// Filed within the objection period (publicity date to deadline, inclusive).
+    #[serde(with = "crate::bundle::strict::date")]
     pub filed_on: NaiveDate,
     /// Set exactly when the status is `decided`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::bundle::strict::optional_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub decided_on: Option<NaiveDate>,
     /// The outcome in a sentence, when decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,7 +155,9 @@ pub enum ChangeKind {
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub kind: ChangeKind,
+    #[serde(with = "crate::bundle::strict::date")]
     pub decision_date: NaiveDate,
+    #[serde(with = "crate::bundle::strict::date")]
     pub effective_from: NaiveDate,
     pub reason: String,
     /// The decision number.
@@ -170,6 +178,29 @@ pub enum ListingState {
     Removed,
 }
 
+impl ListingState {
+    /// The state as the bundle format writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ListingState::Publicity => "publicity",
+            ListingState::InForce => "in_force",
+            ListingState::Repaired => "repaired",
+            ListingState::Removed => "removed",
+        }
+    }
+}
+
+impl ObjectionStatus {
+    /// The status as the bundle format writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ObjectionStatus::Filed => "filed",
+            ObjectionStatus::UnderReview => "under_review",
+            ObjectionStatus::Decided => "decided",
+        }
+    }
+}
+
 /// A listing on the serious-dishonesty list (key: `code`, `decision_number`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,12 +211,21 @@ pub struct Listing {
     pub reason: String,
     pub state: ListingState,
     /// The day the listing was decided and publicized.
+    #[serde(with = "crate::bundle::strict::date")]
     pub listed_on: NaiveDate,
     /// The day it was issued and came into force; required unless in publicity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::bundle::strict::optional_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub in_force_from: Option<NaiveDate>,
     /// The day it was repaired or removed; required exactly for those states.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::bundle::strict::optional_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ended_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
@@ -201,6 +241,7 @@ pub struct Violation {
     /// The deciding authority.
     pub authority: String,
     pub description: String,
+    #[serde(with = "crate::bundle::strict::date")]
     pub decided_on: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,

@@ -18,6 +18,9 @@ pub struct SignInput {
     pub dataset: Dataset,
     #[serde(default)]
     pub evaluation: Option<EvaluationSchedule>,
+    /// See [`Draft::count_drop_acknowledged`].
+    #[serde(default)]
+    pub count_drop_acknowledged: bool,
     pub records: Vec<serde_json::Value>,
 }
 
@@ -51,6 +54,8 @@ pub struct Draft {
     pub previous_hash: Hash,
     pub created_at: DateTime<FixedOffset>,
     pub evaluation: Option<EvaluationSchedule>,
+    /// `count_drop_acknowledged` of an evaluation year's manifest (written only when true).
+    pub count_drop_acknowledged: bool,
     pub records: Records,
 }
 
@@ -84,6 +89,7 @@ pub fn manifest_for(draft: &Draft, record_bytes: &[Vec<u8>]) -> Manifest {
         hash_algorithm: HASH_ALGORITHM.to_string(),
         merkle_root: merkle::root(&leaves),
         evaluation: draft.evaluation,
+        count_drop_acknowledged: draft.count_drop_acknowledged.then_some(true),
     }
 }
 
@@ -93,14 +99,19 @@ pub fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, serde_json::Error>
 }
 
 /// The records' bytes: `[RECORD,RECORD,…]` with each record's canonical bytes placed verbatim.
-pub fn records_bytes(record_bytes: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(2 + record_bytes.iter().map(|r| r.len() + 1).sum::<usize>());
+pub fn records_bytes<R: AsRef<[u8]>>(record_bytes: &[R]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        2 + record_bytes
+            .iter()
+            .map(|r| r.as_ref().len() + 1)
+            .sum::<usize>(),
+    );
     out.push(b'[');
     for (i, record) in record_bytes.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(record);
+        out.extend_from_slice(record.as_ref());
     }
     out.push(b']');
     out

@@ -45,6 +45,101 @@ pub fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<Object<T>>::deserialize(deserializer).map(|o| o.map(|Object(t)| t))
 }
 
+/// A calendar date, exactly `YYYY-MM-DD`: chrono alone would also take `+2025-06-01`,
+/// `-0001-06-01` or `2025-6-1`. For `#[serde(with = "date")]`.
+pub mod date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse(text: &str) -> Result<NaiveDate, String> {
+        let shaped = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        shaped
+            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten()
+            .ok_or_else(|| format!("{:?} is not a date YYYY-MM-DD", super::clip(text, 40)))
+    }
+
+    pub fn serialize<S: Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&date.format("%Y-%m-%d"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An optional [`date`], for `#[serde(default, with = "optional_date")]`.
+pub mod optional_date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        date: &Option<NaiveDate>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => super::date::serialize(date, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<NaiveDate>, D::Error> {
+        Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)?
+            .map(|text| super::date::parse(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// A moment, exactly `YYYY-MM-DDTHH:MM:SS±HH:MM`: whole seconds and a numeric offset, the one
+/// RFC 3339 form the bundle format allows. For `#[serde(with = "timestamp")]`.
+pub mod timestamp {
+    use chrono::{DateTime, FixedOffset};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%:z";
+
+    pub fn parse(text: &str) -> Result<DateTime<FixedOffset>, String> {
+        let shaped = text.len() == 25
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                10 => b == b'T',
+                13 | 16 | 22 => b == b':',
+                19 => b == b'+' || b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        shaped
+            .then(|| DateTime::parse_from_str(text, FORMAT).ok())
+            .flatten()
+            .ok_or_else(|| {
+                format!(
+                    "{:?} is not a time YYYY-MM-DDTHH:MM:SS±HH:MM",
+                    super::clip(text, 40)
+                )
+            })
+    }
+
+    pub fn serialize<S: Serializer>(
+        moment: &DateTime<FixedOffset>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&moment.format(FORMAT))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<FixedOffset>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// At most `max` characters of untrusted text, for messages, cut on a character boundary.
 pub fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -77,6 +172,34 @@ mod tests {
                 .ok(),
             Some(Pair { a: 1, b: 2 })
         );
+    }
+
+    #[test]
+    fn dates_and_times_have_one_form() {
+        assert!(date::parse("2025-06-01").is_ok());
+        for bad in [
+            "-0001-06-01",
+            "+2025-06-01",
+            "2025-6-1",
+            "2025-06-1 ",
+            "2025-02-30",
+            "２０２５-06-01",
+        ] {
+            assert!(date::parse(bad).is_err(), "{bad} accepted");
+        }
+        assert!(timestamp::parse("2024-10-25T09:00:00+08:00").is_ok());
+        assert!(timestamp::parse("2024-10-25T01:00:00-00:00").is_ok());
+        for bad in [
+            "2024-10-25T09:00:00Z",
+            "2024-10-25t09:00:00+08:00",
+            "2024-10-25 09:00:00+08:00",
+            "2024-10-25T09:00:00.5+08:00",
+            "2024-10-25T09:00+08:00",
+            "2024-10-25T09:00:00+0800",
+            "+2024-10-25T09:00:00+08:00",
+        ] {
+            assert!(timestamp::parse(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

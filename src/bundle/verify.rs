@@ -35,7 +35,7 @@ use super::records::{
     canonical_bytes, Change, ChangeKind, EvaluationRecord, Listing, ListingState, ObjectionStatus,
     RecordKey, Records, Violation, MAX_SCORE_MAGNITUDE,
 };
-use super::rejection::Rejection;
+use super::rejection::{Rejection, Rule};
 use super::strict::{clip, Object};
 use crate::domain::art11::{ART11_GRADE, ART11_RISK};
 use crate::domain::calendar::Calendar;
@@ -143,6 +143,65 @@ pub type Progress<'a> = &'a dyn Fn(usize, usize);
 /// How many records pass between two calls of a [`Progress`] callback.
 pub const PROGRESS_EVERY: usize = 1024;
 
+/// A bundle's manifest, its signature verified (steps 2 to 8), and its records not yet looked at.
+pub struct SignedManifest {
+    pub manifest: Manifest,
+    /// SHA-256 of the payload bytes.
+    pub payload_hash: Hash,
+    /// Key id of the signing key.
+    pub key_id: String,
+    /// The records' bytes, unchecked.
+    pub records: Vec<u8>,
+}
+
+/// Steps 2 to 8 of a bundle (the caller bounds its size): the envelope and its layout, the
+/// signature by a trusted key, the manifest's strict parse and fields, the key's sequence range.
+/// What it returns about the dataset, dates and chain position is signed; the records are not
+/// checked.
+pub fn signed_manifest(bytes: &[u8], keys: &[TrustedKey]) -> Result<SignedManifest, Rejection> {
+    let opened = envelope::open(bytes).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    if opened.records.is_none() {
+        return Err(Rejection::new(
+            Rule::EnvelopeMalformed,
+            "the envelope has no `records`: a bundle carries its records beside the signed manifest",
+        ));
+    }
+    envelope::check_layout(bytes, &opened).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    envelope::check_payload_type(&opened).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    let trusted = keys
+        .iter()
+        .find(|k| k.key.key_id() == opened.key_id)
+        .ok_or_else(|| {
+            Rejection::new(
+                Rule::KeyUnknown,
+                format!("signing key {} is not a trusted key", opened.key_id),
+            )
+        })?;
+    envelope::verify_signature(&trusted.key, &opened)
+        .map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
+    let Object(manifest): Object<Manifest> = serde_json::from_slice(&opened.payload)
+        .map_err(|e| Rejection::new(Rule::PayloadParse, format!("manifest: {e}")))?;
+    check_manifest_fields(&manifest)?;
+    if !trusted.covers(manifest.sequence) {
+        return Err(Rejection::new(
+            Rule::KeyNotTrustedForSequence,
+            format!(
+                "key {} ({}) is trusted for sequence {}, not for sequence {}",
+                trusted.name,
+                opened.key_id,
+                trusted.range(),
+                manifest.sequence
+            ),
+        ));
+    }
+    Ok(SignedManifest {
+        payload_hash: Sha256::digest(&opened.payload).into(),
+        manifest,
+        key_id: opened.key_id,
+        records: opened.records.unwrap_or_default(),
+    })
+}
+
 /// Verifies `bytes` as a bundle. With `chain`, the sequence and previous-hash rules are checked
 /// against the accepted chain; without it (standalone), they are skipped.
 pub fn verify(
@@ -164,7 +223,7 @@ pub fn verify_with_progress(
 ) -> Result<Verified, Rejection> {
     if bytes.len() > limits.max_bundle_bytes {
         return Err(Rejection::new(
-            "size_limit",
+            Rule::SizeLimit,
             format!(
                 "bundle is {} bytes, more than the limit of {} bytes",
                 bytes.len(),
@@ -172,55 +231,23 @@ pub fn verify_with_progress(
             ),
         ));
     }
-    let opened = envelope::open(bytes).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
-    let Some(records_json) = opened.records.as_deref() else {
-        return Err(Rejection::new(
-            "envelope_malformed",
-            "the envelope has no `records`: a bundle carries its records beside the signed manifest",
-        ));
-    };
-    envelope::check_payload_type(&opened).map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
-    let trusted = keys
-        .iter()
-        .find(|k| k.key.key_id() == opened.key_id)
-        .ok_or_else(|| {
-            Rejection::new(
-                "key_unknown",
-                format!("signing key {} is not a trusted key", opened.key_id),
-            )
-        })?;
-    envelope::verify_signature(&trusted.key, &opened)
-        .map_err(|e| Rejection::new(e.rule(), e.to_string()))?;
-
-    let Object(manifest): Object<Manifest> = serde_json::from_slice(&opened.payload)
-        .map_err(|e| Rejection::new("payload_parse", format!("manifest: {e}")))?;
-    // Records stay raw here: their exact bytes are the Merkle leaves, parsed and checked for
-    // canonical form one by one after the root has been checked.
-    let records_raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(records_json)
-        .map_err(|e| Rejection::new("payload_parse", format!("records: {e}")))?;
-    check_manifest_fields(&manifest)?;
-    if !trusted.covers(manifest.sequence) {
-        return Err(Rejection::new(
-            "key_not_trusted_for_sequence",
-            format!(
-                "key {} ({}) is trusted for sequence {}, not for sequence {}",
-                trusted.name,
-                opened.key_id,
-                trusted.range(),
-                manifest.sequence
-            ),
-        ));
-    }
-    let payload_hash: Hash = Sha256::digest(&opened.payload).into();
+    let SignedManifest {
+        manifest,
+        payload_hash,
+        key_id,
+        records: records_json,
+    } = signed_manifest(bytes, keys)?;
     if let Some(accepted) = chain {
         if let Some(done) = check_chain(&manifest, payload_hash, accepted)? {
             return Ok(done);
         }
     }
-
+    // Records stay raw here: their exact bytes are the Merkle leaves, parsed and checked for
+    // canonical form one by one after the root has been checked.
+    let records_raw = records_array(&records_json)?;
     if records_raw.len() as u64 != manifest.record_count {
         return Err(Rejection::new(
-            "record_count",
+            Rule::RecordCount,
             format!(
                 "manifest says {} records, the bundle holds {}",
                 manifest.record_count,
@@ -228,9 +255,18 @@ pub fn verify_with_progress(
             ),
         ));
     }
+    if records_raw.is_empty() && matches!(manifest.dataset, Dataset::Evaluation(_)) {
+        return Err(Rejection::new(
+            Rule::EmptyDataset,
+            format!(
+                "{} has no records: an evaluation year holds at least one result",
+                manifest.dataset
+            ),
+        ));
+    }
     if records_raw.len() > limits.max_records {
         return Err(Rejection::new(
-            "size_limit",
+            Rule::SizeLimit,
             format!(
                 "{} records, more than the limit of {}",
                 records_raw.len(),
@@ -253,7 +289,7 @@ pub fn verify_with_progress(
     let root = merkle::root(&leaves);
     if root != manifest.merkle_root {
         return Err(Rejection::new(
-            "merkle_root",
+            Rule::MerkleRoot,
             format!(
                 "the records hash to root {}, the manifest says {}",
                 hex::encode(root),
@@ -301,12 +337,13 @@ pub fn verify_with_progress(
         }
     };
     check_key_order(&records)?;
+    check_name_twins(&records)?;
     tracker.finished();
 
     Ok(Verified::New(Box::new(VerifiedBundle {
         envelope: bytes.to_vec(),
         payload_hash,
-        key_id: opened.key_id,
+        key_id,
         manifest,
         record_bytes: raw.iter().map(|r| r.to_vec()).collect(),
         leaves,
@@ -317,7 +354,7 @@ pub fn verify_with_progress(
 fn check_manifest_fields(manifest: &Manifest) -> Result<(), Rejection> {
     if manifest.format_version != FORMAT_VERSION {
         return Err(Rejection::new(
-            "format_version",
+            Rule::FormatVersion,
             format!(
                 "format version {} is not supported (expected {FORMAT_VERSION})",
                 manifest.format_version
@@ -326,15 +363,18 @@ fn check_manifest_fields(manifest: &Manifest) -> Result<(), Rejection> {
     }
     if manifest.hash_algorithm != HASH_ALGORITHM {
         return Err(Rejection::new(
-            "hash_algorithm",
+            Rule::HashAlgorithm,
             format!(
-                "hash algorithm {:?} is not supported (expected {HASH_ALGORITHM:?})",
-                manifest.hash_algorithm
+                "hash algorithm \"{}\" is not supported (expected \"{HASH_ALGORITHM}\")",
+                clip(&manifest.hash_algorithm, 40)
             ),
         ));
     }
     if manifest.sequence == 0 {
-        return Err(Rejection::new("sequence", "sequence numbers start at 1"));
+        return Err(Rejection::new(
+            Rule::Sequence,
+            "sequence numbers start at 1",
+        ));
     }
     Ok(())
 }
@@ -352,7 +392,7 @@ fn check_chain(
         return match accepted.get(index) {
             Some(hash) if *hash == payload_hash => Ok(Some(Verified::AlreadyAccepted { sequence })),
             Some(hash) => Err(Rejection::new(
-                "equivocation",
+                Rule::Equivocation,
                 format!(
                     "EQUIVOCATION: sequence {sequence} was accepted as {}, this bundle is {}",
                     hex::encode(hash),
@@ -360,14 +400,14 @@ fn check_chain(
                 ),
             )),
             None => Err(Rejection::new(
-                "sequence",
+                Rule::Sequence,
                 format!("sequence {sequence} is unknown"),
             )),
         };
     }
     if sequence != last + 1 {
         return Err(Rejection::new(
-            "sequence",
+            Rule::Sequence,
             format!(
                 "sequence {sequence} does not follow the last accepted sequence {last} (expected {})",
                 last + 1
@@ -377,7 +417,7 @@ fn check_chain(
     let expected = accepted.last().copied().unwrap_or([0u8; 32]);
     if manifest.previous_hash != expected {
         return Err(Rejection::new(
-            "previous_hash",
+            Rule::PreviousHash,
             format!(
                 "previous hash {} is not the hash of the last accepted bundle {}",
                 hex::encode(manifest.previous_hash),
@@ -395,14 +435,14 @@ fn check_schedule(
 ) -> Result<EvaluationSchedule, Rejection> {
     let schedule = *schedule.ok_or_else(|| {
         Rejection::new(
-            "evaluation_schedule",
+            Rule::EvaluationSchedule,
             format!("dataset evaluation-{year} needs the manifest's evaluation dates"),
         )
     })?;
     let publicity_year = chrono::Datelike::year(&schedule.publicity_date);
     if publicity_year != year && publicity_year != year + 1 {
         return Err(Rejection::new(
-            "dates",
+            Rule::Dates,
             format!(
                 "publicity date {} is not in evaluation year {year} or the year after",
                 schedule.publicity_date
@@ -415,17 +455,17 @@ fn check_schedule(
     ] {
         if let Some(date) = date.filter(|d| *d > made) {
             return Err(Rejection::new(
-                "dates",
+                Rule::Dates,
                 format!("{field} {date} is after the bundle was made ({made})"),
             ));
         }
     }
     let deadline = Calendar::official()
         .objection_deadline(schedule.publicity_date)
-        .map_err(|e| Rejection::new("calendar_range", e.to_string()))?;
+        .map_err(|e| Rejection::new(Rule::CalendarRange, e.to_string()))?;
     if deadline != schedule.objection_deadline {
         return Err(Rejection::new(
-            "objection_deadline",
+            Rule::ObjectionDeadline,
             format!(
                 "objection deadline {} does not match the calendar: publicity on {} gives {deadline} (5 working days, Art. 16)",
                 schedule.objection_deadline, schedule.publicity_date
@@ -435,7 +475,7 @@ fn check_schedule(
     if let Some(published) = schedule.publication_date {
         if published <= deadline {
             return Err(Rejection::new(
-                "dates",
+                Rule::Dates,
                 format!(
                     "publication date {published} is not after the objection deadline {deadline}"
                 ),
@@ -446,13 +486,86 @@ fn check_schedule(
 }
 
 fn no_schedule(manifest: &Manifest) -> Result<(), Rejection> {
-    match manifest.evaluation {
-        Some(_) => Err(Rejection::new(
-            "evaluation_schedule",
+    if manifest.evaluation.is_some() {
+        return Err(Rejection::new(
+            Rule::EvaluationSchedule,
             format!("dataset {} has no evaluation dates", manifest.dataset),
-        )),
-        None => Ok(()),
+        ));
     }
+    if manifest.count_drop_acknowledged.is_some() {
+        return Err(Rejection::new(
+            Rule::EvaluationSchedule,
+            format!(
+                "count_drop_acknowledged is for evaluation years, not for {}",
+                manifest.dataset
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The records array, each record's exact bytes: exactly `[`, the records joined by `,`, `]`.
+/// A syntax error inside it names the record it is in.
+fn records_array(json: &[u8]) -> Result<Vec<&serde_json::value::RawValue>, Rejection> {
+    use serde::de::{Deserializer as _, SeqAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    struct Records;
+    impl<'de> Visitor<'de> for Records {
+        type Value = Vec<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON array of records")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut records = Vec::new();
+            loop {
+                match seq.next_element::<&RawValue>() {
+                    Ok(Some(record)) => records.push(record),
+                    Ok(None) => return Ok(records),
+                    Err(e) => {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "record {}: {e}",
+                            records.len()
+                        )))
+                    }
+                }
+            }
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let parsed = de.deserialize_seq(Records).and_then(|records| {
+        de.end()?;
+        Ok(records)
+    });
+    let records = parsed.map_err(|e| {
+        let message = e.to_string();
+        // "record N: …" from the visitor names the record a syntax error is in.
+        match message
+            .strip_prefix("record ")
+            .and_then(|rest| rest.split_once(": "))
+            .and_then(|(index, rest)| Some((index.parse::<usize>().ok()?, rest)))
+        {
+            Some((index, rest)) => Rejection::at(Rule::RecordParse, index, None, rest),
+            None => Rejection::new(Rule::PayloadParse, format!("records: {message}")),
+        }
+    })?;
+    let bytes: Vec<&[u8]> = records.iter().map(|r| r.get().as_bytes()).collect();
+    let exact = super::sign::records_bytes(&bytes);
+    if exact != json {
+        let at = exact
+            .iter()
+            .zip(json)
+            .position(|(a, b)| a != b)
+            .unwrap_or(exact.len().min(json.len()));
+        return Err(Rejection::new(
+            Rule::RecordsLayout,
+            format!(
+                "the records array is not \"[\" + the records joined by \",\" + \"]\" with no white space: it differs from byte {at}"
+            ),
+        ));
+    }
+    Ok(records)
 }
 
 /// Parses each record strictly and requires its bytes to be its canonical form.
@@ -467,7 +580,7 @@ fn parse_all<T: DeserializeOwned + Serialize>(
             tracker.tick(Pass::Parse, i);
             if bytes.len() > limits.max_record_bytes {
                 return Err(Rejection::at(
-                    "size_limit",
+                    Rule::SizeLimit,
                     i,
                     peek_key(bytes),
                     format!(
@@ -478,12 +591,12 @@ fn parse_all<T: DeserializeOwned + Serialize>(
                 ));
             }
             let record: T = serde_json::from_slice(bytes)
-                .map_err(|e| Rejection::at("record_parse", i, peek_key(bytes), e.to_string()))?;
+                .map_err(|e| Rejection::at(Rule::RecordParse, i, peek_key(bytes), e.to_string()))?;
             let canonical = canonical_bytes(&record)
-                .map_err(|e| Rejection::at("record_parse", i, peek_key(bytes), e.to_string()))?;
+                .map_err(|e| Rejection::at(Rule::RecordParse, i, peek_key(bytes), e.to_string()))?;
             if canonical != *bytes {
                 return Err(Rejection::at(
-                    "record_canonical",
+                    Rule::RecordCanonical,
                     i,
                     peek_key(bytes),
                     "record is not in canonical form (sorted keys, no white space, no null or empty optional fields)",
@@ -551,12 +664,12 @@ fn peek_key(bytes: &[u8]) -> Option<String> {
 
 /// A record-level failure before its position is attached.
 struct Fault {
-    rule: &'static str,
+    rule: Rule,
     message: String,
 }
 
 impl Fault {
-    fn new(rule: &'static str, message: impl Into<String>) -> Self {
+    fn new(rule: Rule, message: impl Into<String>) -> Self {
         Fault {
             rule,
             message: message.into(),
@@ -571,24 +684,45 @@ impl Fault {
 fn check_code(code: &str) -> Result<(), Fault> {
     CreditCode::parse(code)
         .map(|_| ())
-        .map_err(|e| Fault::new("code_check", format!("code {:?}: {e}", clip(code, 40))))
+        .map_err(|e| Fault::new(Rule::CodeCheck, format!("code \"{}\": {e}", clip(code, 40))))
 }
 
-/// Public text must be present, bounded and free of control characters.
+/// Public text (docs/bundle-format.md, "Text"): present, bounded, free of control, format and
+/// separator characters, no white space at either end.
 fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Fault> {
-    if value.trim().is_empty() {
-        return Err(Fault::new("text", format!("{field} is empty")));
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    if value.is_empty() {
+        return Err(Fault::new(Rule::Text, format!("{field} is empty")));
+    }
+    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
+        return Err(Fault::new(
+            Rule::Text,
+            format!("{field} starts or ends with white space"),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| {
+        matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
+    }) {
+        return Err(Fault::new(
+            Rule::Text,
+            format!("{field} holds the format character U+{:04X}", u32::from(c)),
+        ));
     }
     if value.chars().count() > max_chars {
         return Err(Fault::new(
-            "text",
+            Rule::Text,
             format!("{field} is longer than {max_chars} characters"),
         ));
     }
-    if value.chars().any(char::is_control) {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
         return Err(Fault::new(
-            "text",
-            format!("{field} holds a control character"),
+            Rule::Text,
+            format!("{field} holds the control character U+{:04X}", u32::from(c)),
         ));
     }
     Ok(())
@@ -597,7 +731,7 @@ fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Fault> {
 fn check_score(field: &str, value: i64) -> Result<(), Fault> {
     if value.unsigned_abs() > MAX_SCORE_MAGNITUDE.unsigned_abs() {
         return Err(Fault::new(
-            "score_range",
+            Rule::ScoreRange,
             format!(
                 "{field} {} is outside ±{}",
                 Score::from_hundredths(value),
@@ -612,7 +746,7 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
     check_code(&r.code)?;
     check_text("name", &r.name, 200)?;
     if r.former_names.len() > 20 {
-        return Err(Fault::new("text", "more than 20 former names"));
+        return Err(Fault::new(Rule::Text, "more than 20 former names"));
     }
     for name in &r.former_names {
         check_text("former name", name, 200)?;
@@ -626,7 +760,7 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
         }
         if basic.category_sum() != Some(basic.total) {
             return Err(Fault::new(
-                "basic_category_sum",
+                Rule::BasicCategorySum,
                 format!(
                     "basic score {} is not the sum of its six categories ({})",
                     Score::from_hundredths(basic.total),
@@ -645,22 +779,22 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
     if r.art11.is_empty() {
         let basic = r.basic.ok_or_else(|| {
             Fault::new(
-                "scores_missing",
+                Rule::ScoresMissing,
                 "a record without an Art. 11 finding needs its basic score",
             )
         })?;
         let risk_score = r.risk_score.ok_or_else(|| {
             Fault::new(
-                "scores_missing",
+                Rule::ScoresMissing,
                 "a record without an Art. 11 finding needs its risk score",
             )
         })?;
         let grade = Grade::from_basic_score(Score::from_hundredths(basic.total));
         if grade != r.grade {
             return Err(Fault::new(
-                "grade_band",
+                Rule::GradeBand,
                 format!(
-                    "grade {:?} does not match basic score {} (band {:?}, Art. 10)",
+                    "grade {} does not match basic score {} (band {}, Art. 10)",
                     r.grade,
                     Score::from_hundredths(basic.total),
                     grade
@@ -670,9 +804,9 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
         let risk = RiskLevel::from_risk_score(Score::from_hundredths(risk_score));
         if risk != r.risk {
             return Err(Fault::new(
-                "risk_band",
+                Rule::RiskBand,
                 format!(
-                    "risk {:?} does not match risk score {} (band {:?}, Art. 10)",
+                    "risk {} does not match risk score {} (band {}, Art. 10)",
                     r.risk,
                     Score::from_hundredths(risk_score),
                     risk
@@ -682,9 +816,9 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
     } else {
         if r.grade != ART11_GRADE || r.risk != ART11_RISK {
             return Err(Fault::new(
-                "art11_grade_risk",
+                Rule::Art11GradeRisk,
                 format!(
-                    "an Art. 11 finding puts the institution directly at grade E and high risk, found grade {:?} and risk {:?}",
+                    "an Art. 11 finding puts the institution directly at grade E and high risk, found grade {} and risk {}",
                     r.grade, r.risk
                 ),
             ));
@@ -699,7 +833,7 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
             || objection.filed_on > schedule.objection_deadline
         {
             return Err(Fault::new(
-                "objection_dates",
+                Rule::ObjectionDates,
                 format!(
                     "objection filed on {} is outside the objection period {}..={}",
                     objection.filed_on, schedule.publicity_date, schedule.objection_deadline
@@ -710,20 +844,38 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
             (ObjectionStatus::Decided, Some(decided)) if decided >= objection.filed_on => {}
             (ObjectionStatus::Decided, _) => {
                 return Err(Fault::new(
-                    "objection_dates",
+                    Rule::ObjectionDates,
                     "a decided objection needs a decision date on or after its filing date",
                 ))
             }
             (_, Some(_)) => {
                 return Err(Fault::new(
-                    "objection_dates",
+                    Rule::ObjectionDates,
                     "only a decided objection has a decision date",
                 ))
             }
             (_, None) => {}
         }
         if let Some(outcome) = &objection.outcome {
+            if objection.status != ObjectionStatus::Decided {
+                return Err(Fault::new(
+                    Rule::ObjectionState,
+                    format!(
+                        "only a decided objection has an outcome; this one is {}",
+                        objection.status.as_str()
+                    ),
+                ));
+            }
             check_text("objection outcome", outcome, 500)?;
+        }
+        if schedule.publication_date.is_some() && objection.status != ObjectionStatus::Decided {
+            return Err(Fault::new(
+                Rule::ObjectionState,
+                format!(
+                    "a published year carries only decided objections; this one is {}",
+                    objection.status.as_str()
+                ),
+            ));
         }
     }
     if let Some(change) = &r.change {
@@ -732,7 +884,7 @@ fn check_evaluation(r: &EvaluationRecord, schedule: &EvaluationSchedule) -> Resu
             let original = schedule.publication_date.unwrap_or(schedule.publicity_date);
             if change.effective_from != original {
                 return Err(Fault::new(
-                    "change_dates",
+                    Rule::ChangeDates,
                     format!(
                         "a correction is effective from the original publication ({original}), not {}",
                         change.effective_from
@@ -749,7 +901,7 @@ fn check_change(change: &Change, earliest: NaiveDate) -> Result<(), Fault> {
     check_text("change reference", &change.reference, 100)?;
     if change.decision_date < earliest || change.effective_from < earliest {
         return Err(Fault::new(
-            "change_dates",
+            Rule::ChangeDates,
             format!("a change's decision and effective dates cannot precede {earliest}"),
         ));
     }
@@ -765,10 +917,10 @@ fn check_listing(r: &Listing) -> Result<(), Fault> {
     let needs_start = r.state != ListingState::Publicity;
     if needs_start != r.in_force_from.is_some() || needs_end != r.ended_on.is_some() {
         return Err(Fault::new(
-            "listing_state",
+            Rule::ListingState,
             format!(
-                "a listing in state {:?} needs {} in_force_from and {} ended_on",
-                r.state,
+                "a listing in state {} needs {} in_force_from and {} ended_on",
+                r.state.as_str(),
                 if needs_start { "an" } else { "no" },
                 if needs_end { "an" } else { "no" }
             ),
@@ -777,7 +929,7 @@ fn check_listing(r: &Listing) -> Result<(), Fault> {
     if let Some(from) = r.in_force_from {
         if from < r.listed_on || r.ended_on.is_some_and(|end| end < from) {
             return Err(Fault::new(
-                "listing_dates",
+                Rule::ListingDates,
                 "listing dates must run listed_on ≤ in_force_from ≤ ended_on",
             ));
         }
@@ -810,7 +962,7 @@ fn check_key_order(records: &Records) -> Result<(), Rejection> {
                 std::cmp::Ordering::Less => {}
                 std::cmp::Ordering::Equal => {
                     return Err(Rejection::at(
-                        "duplicate_key",
+                        Rule::DuplicateKey,
                         i,
                         Some(key.to_string()),
                         "duplicate key",
@@ -818,7 +970,7 @@ fn check_key_order(records: &Records) -> Result<(), Rejection> {
                 }
                 std::cmp::Ordering::Greater => {
                     return Err(Rejection::at(
-                        "key_order",
+                        Rule::KeyOrder,
                         i,
                         Some(key.to_string()),
                         format!("records are not sorted by key: {key} comes after {prev}"),
@@ -827,6 +979,38 @@ fn check_key_order(records: &Records) -> Result<(), Rejection> {
             }
         }
         previous = Some(key);
+    }
+    Ok(())
+}
+
+/// Two codes whose names are equal after NFKC normalisation: a spoofed twin.
+fn check_name_twins(records: &Records) -> Result<(), Rejection> {
+    use unicode_normalization::UnicodeNormalization;
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for i in 0..records.len() {
+        let (code, name) = match records {
+            Records::Evaluation(r) => (&r[i].code, &r[i].name),
+            Records::DishonestyList(r) => (&r[i].code, &r[i].name),
+            Records::Violations(r) => (&r[i].code, &r[i].name),
+        };
+        let normal: String = name.nfkc().collect();
+        match seen.get(&normal) {
+            Some(other) if other != code => {
+                return Err(Rejection::at(
+                    Rule::NameTwin,
+                    i,
+                    records.key(i).map(|k| k.to_string()),
+                    format!(
+                        "name \"{}\" is, after NFKC normalisation, the name of {other}",
+                        clip(name, 80)
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(normal, code.clone());
+            }
+        }
     }
     Ok(())
 }
@@ -843,13 +1027,13 @@ fn check_dates(dates: &[(&'static str, NaiveDate)], made: NaiveDate) -> Result<(
     for (field, date) in dates {
         if *date > made {
             return Err(Fault::new(
-                "dates",
+                Rule::Dates,
                 format!("{field} {date} is after the bundle was made ({made})"),
             ));
         }
         if *date < EARLIEST_DATE {
             return Err(Fault::new(
-                "dates",
+                Rule::Dates,
                 format!("{field} {date} is before {EARLIEST_DATE}"),
             ));
         }

@@ -86,7 +86,7 @@ fn read_bundle(path: &Path, limits: &crate::bundle::Limits) -> Result<Vec<u8>> {
         .len();
     if usize::try_from(len).map_or(true, |len| len > limits.max_bundle_bytes) {
         return Err(crate::bundle::Rejection::new(
-            "size_limit",
+            crate::bundle::Rule::SizeLimit,
             format!(
                 "bundle is {len} bytes, more than the limit of {} bytes",
                 limits.max_bundle_bytes
@@ -177,7 +177,9 @@ fn import(config: &Config, files: &[std::path::PathBuf]) -> Result<()> {
             if guard.catching_up() {
                 // Behind the high-water mark: the bundle at the mark's sequence must be the one
                 // the mark names, checked before it is stored.
-                if let Verified::New(b) = check_bundle(&store, &bytes, &keys, &config.limits)? {
+                if let Verified::New(b) =
+                    check_bundle(&store, &bytes, &keys, &config.limits, clock.now())?
+                {
                     guard.admit(b.manifest.sequence, &b.hash_hex())?;
                 }
             }
@@ -261,7 +263,8 @@ fn verify(config: &Config, file: &Path, standalone: bool) -> Result<()> {
             .map_err(|e| fail(e.into()))?
     } else {
         let store = Store::open_existing(&config.database_url)?;
-        check_bundle_with_progress(&store, &bytes, &keys, &config.limits, Some(&report))
+        let now = clock(config).now();
+        check_bundle_with_progress(&store, &bytes, &keys, &config.limits, now, Some(&report))
             .map_err(fail)?
     };
     progress.finish();
@@ -360,6 +363,7 @@ fn sign(
         previous_hash,
         created_at: created_at.unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
         evaluation: plain.evaluation,
+        count_drop_acknowledged: plain.count_drop_acknowledged,
         records,
     };
     let (bytes, hash) =

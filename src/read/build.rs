@@ -3,79 +3,124 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::bundle::history::History;
+use crate::bundle::merkle::Hash;
 use crate::bundle::records::Records;
-use crate::bundle::{self, Dataset, Limits, TrustedKey, Verified, VerifiedBundle};
+use crate::bundle::{self, Dataset, Limits, Manifest, TrustedKey, Verified, VerifiedBundle};
 use crate::import::record_rows;
 use crate::store::StoredBundle;
 
 use super::institution::{Institution, ListingView, RecordVersion, ViolationView, YearResult};
-use super::{Registry, Revision, Withheld, YearInfo};
+use super::{Registry, Revision, Unknown, Withheld, YearInfo};
 
 /// Re-verifies every stored bundle and row and builds the view. Failures withhold what they
 /// touch; they are logged here and counted in `integrity_failures`.
 ///
-/// The chain is served up to the first bundle that fails: that bundle and every later one are
-/// not served (they cannot be placed in a verified chain), the revision is the last verified
-/// bundle, and every institution of a dataset they touch is withheld, since its current state
-/// is unknown.
+/// The chain is served up to the first bundle that fails (its envelope, its records, its place in
+/// the chain or the rules of the accepted history): the revision is the last verified bundle.
+/// From there on, what the failed bundle and every later one might have changed is
+/// [`Unknown`]: the datasets their signed manifests name while the signatures and the chain of
+/// manifests still verify, every dataset once one does not; and every dataset too when the
+/// verified chain stops short of `high_water` (the high-water mark's sequence, kept outside the
+/// database). Nothing here is decided from the database's own columns.
 ///
 /// Takes the stored bundles by value and lets each go as soon as it is checked, so the rows read
 /// from the store and the read model are not all in memory at once (the start-up peak).
-pub fn build(stored: Vec<StoredBundle>, keys: &[TrustedKey], demo: bool) -> Registry {
+pub fn build(
+    stored: Vec<StoredBundle>,
+    keys: &[TrustedKey],
+    demo: bool,
+    high_water: u64,
+) -> Registry {
     let mut registry = Registry {
         demo,
         store_head: stored.last().map(|s| (s.sequence, s.payload_hash.clone())),
         ..Registry::default()
     };
     let mut verified: Vec<VerifiedBundle> = Vec::with_capacity(stored.len());
-    let mut failed_at: Option<u64> = None;
-    let mut tainted: BTreeSet<String> = BTreeSet::new();
+    let mut history = History::default();
+    let mut unknown: Option<Unknown> = None;
+    // The last bundle whose signed manifest is placed in the chain: (sequence, payload hash).
+    let mut linked: Option<(u64, Hash)> = None;
     for s in stored {
         let s = &s;
-        if failed_at.is_none() {
-            let previous = verified
-                .last()
-                .map(|b| (b.manifest.sequence, b.payload_hash));
-            match reverify(s, keys, previous) {
+        if unknown.is_none() {
+            match reverify(s, keys, linked).and_then(|b| {
+                history
+                    .check(&verified, &b, None)
+                    .map(|()| b)
+                    .map_err(|e| format!("bundle {}: {e}", s.sequence))
+            }) {
                 Ok(b) => {
                     check_rows(s, &b, &mut registry);
+                    linked = Some((b.manifest.sequence, b.payload_hash));
                     verified.push(b);
+                    history.accept(&verified, verified.len() - 1);
                     continue;
                 }
                 Err(reason) => {
-                    tracing::error!(sequence = s.sequence, dataset = %s.dataset, %reason, "integrity: stored bundle fails re-verification; it and every later bundle are withheld");
-                    failed_at = Some(s.sequence);
+                    tracing::error!(sequence = s.sequence, %reason, "integrity: stored bundle fails re-verification; what it and every later bundle may have changed is withheld");
+                    unknown = Some(Unknown {
+                        from_sequence: linked.map_or(1, |(sequence, _)| sequence + 1),
+                        datasets: Some(Default::default()),
+                        schedules: Default::default(),
+                        reason,
+                    });
                 }
             }
         } else {
-            tracing::error!(sequence = s.sequence, dataset = %s.dataset, "integrity: stored bundle follows one that failed; withheld");
+            tracing::error!(sequence = s.sequence, "integrity: stored bundle follows one that failed; what it may have changed is withheld");
         }
         registry.integrity_failures += 1;
-        tainted.insert(s.dataset.clone());
-        let reason = format!(
-            "bundle {} cannot be verified in the chain",
-            failed_at.unwrap_or(s.sequence)
-        );
-        for row in &s.rows {
-            withhold(&mut registry, &row.code, reason.clone());
-        }
-    }
-    for b in &verified {
-        if tainted.contains(&b.manifest.dataset.to_string()) {
-            for i in 0..b.records.len() {
-                if let Some(key) = b.records.key(i) {
-                    withhold(
-                        &mut registry,
-                        &key.code,
-                        format!(
-                            "a later bundle of {} cannot be verified",
-                            b.manifest.dataset
-                        ),
-                    );
+        let Some(tail) = unknown.as_mut() else {
+            continue;
+        };
+        let Some(datasets) = tail.datasets.as_mut() else {
+            continue;
+        };
+        match signed_link(s, keys, linked) {
+            Ok((manifest, hash)) => {
+                datasets.insert(manifest.dataset);
+                if let (Dataset::Evaluation(year), Some(schedule)) =
+                    (manifest.dataset, manifest.evaluation)
+                {
+                    tail.schedules.insert(year, schedule);
                 }
+                linked = Some((manifest.sequence, hash));
+            }
+            Err(reason) => {
+                tracing::error!(sequence = s.sequence, %reason, "integrity: which dataset a stored bundle holds cannot be verified; every dataset is withheld");
+                tail.datasets = None;
+                tail.reason = format!(
+                    "{}; and bundle {} cannot be placed in the signed chain: {reason}",
+                    tail.reason, s.sequence
+                );
             }
         }
     }
+    let reached = linked.map_or(0, |(sequence, _)| sequence);
+    if high_water > reached {
+        tracing::error!(
+            high_water,
+            reached,
+            "integrity: the verified chain stops before the high-water mark; every dataset is withheld"
+        );
+        registry.integrity_failures += 1;
+        let reason = format!(
+            "the high-water mark is bundle {high_water}, but the signed chain in the database reaches only bundle {reached}"
+        );
+        let tail = unknown.get_or_insert_with(|| Unknown {
+            from_sequence: reached + 1,
+            datasets: None,
+            schedules: Default::default(),
+            reason: reason.clone(),
+        });
+        if tail.datasets.is_some() {
+            tail.datasets = None;
+            tail.reason = format!("{}; and {reason}", tail.reason);
+        }
+    }
+    registry.unknown = unknown;
     registry.chain = Arc::new(verified);
     assemble(registry.chain.len(), &mut registry);
     registry
@@ -120,48 +165,71 @@ pub(super) fn at_revision(current: &Registry, sequence: u64) -> Option<Registry>
     Some(registry)
 }
 
+/// A stored bundle, fully re-verified, in its place after `previous` (sequence, payload hash),
+/// its columns matching the signed manifest.
 fn reverify(
     s: &StoredBundle,
     keys: &[TrustedKey],
-    previous: Option<(u64, [u8; 32])>,
+    previous: Option<(u64, Hash)>,
 ) -> Result<VerifiedBundle, String> {
     let b = match bundle::verify(&s.envelope, keys, None, &Limits::STORED) {
         Ok(Verified::New(b)) => *b,
         Ok(Verified::AlreadyAccepted { .. }) => return Err("unexpected chain state".into()),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(format!("bundle {}: {e}", s.sequence)),
     };
-    if b.manifest.sequence != s.sequence
-        || b.hash_hex() != s.payload_hash
-        || b.manifest.dataset.to_string() != s.dataset
-    {
+    check_link(s, &b.manifest, b.payload_hash, previous)?;
+    if b.manifest.dataset.to_string() != s.dataset {
         return Err(format!(
-            "stored columns (sequence {}, {}, {}) do not match the signed manifest (sequence {}, {}, {})",
-            s.sequence,
-            s.dataset,
-            s.payload_hash,
-            b.manifest.sequence,
-            b.manifest.dataset,
-            b.hash_hex()
+            "bundle {}: the stored dataset column ({}) does not match the signed manifest ({})",
+            s.sequence, s.dataset, b.manifest.dataset
         ));
     }
-    let expected_previous = match previous {
-        Some((seq, hash)) if seq + 1 == s.sequence => hash,
-        None if s.sequence == 1 => [0u8; 32],
-        _ => {
-            return Err(format!(
-                "bundle {} does not follow a verified bundle",
-                s.sequence
-            ))
-        }
+    Ok(b)
+}
+
+/// The signed manifest of a stored bundle whose records may not verify, in its place after
+/// `previous`: its dataset and dates are then known from signed bytes.
+fn signed_link(
+    s: &StoredBundle,
+    keys: &[TrustedKey],
+    previous: Option<(u64, Hash)>,
+) -> Result<(Manifest, Hash), String> {
+    let signed = bundle::verify::signed_manifest(&s.envelope, keys).map_err(|e| e.to_string())?;
+    check_link(s, &signed.manifest, signed.payload_hash, previous)?;
+    Ok((signed.manifest, signed.payload_hash))
+}
+
+/// A signed manifest follows `previous` in the chain, at the sequence its row says.
+fn check_link(
+    s: &StoredBundle,
+    manifest: &Manifest,
+    hash: Hash,
+    previous: Option<(u64, Hash)>,
+) -> Result<(), String> {
+    let (expected_sequence, expected_previous) = match previous {
+        Some((sequence, hash)) => (sequence + 1, hash),
+        None => (1, [0u8; 32]),
     };
-    if b.manifest.previous_hash != expected_previous {
+    if manifest.sequence != expected_sequence || s.sequence != expected_sequence {
+        return Err(format!(
+            "bundle {expected_sequence} is missing: the next stored bundle is {} (signed as sequence {})",
+            s.sequence, manifest.sequence
+        ));
+    }
+    if manifest.previous_hash != expected_previous {
         return Err(format!(
             "bundle {} breaks the chain: its previous hash is not that of bundle {}",
             s.sequence,
             s.sequence - 1
         ));
     }
-    Ok(b)
+    if hex::encode(hash) != s.payload_hash {
+        return Err(format!(
+            "bundle {}: the stored hash column does not match the signed payload",
+            s.sequence
+        ));
+    }
+    Ok(())
 }
 
 /// Every row must be exactly what the verified bundle says; a row that is not withholds its code.

@@ -22,15 +22,23 @@ pub struct LiveRegistry {
     store: Store,
     keys: Vec<TrustedKey>,
     demo: bool,
+    /// The high-water mark's sequence at start-up: the verified chain must reach it.
+    high_water: u64,
     /// The last store head refused as going back (logged once per head).
     refused: std::sync::Mutex<Option<Option<(u64, String)>>>,
 }
 
 impl LiveRegistry {
-    /// Loads and re-verifies everything in the store.
-    pub fn load(store: Store, keys: Vec<TrustedKey>, demo: bool) -> Result<LiveRegistry> {
+    /// Loads and re-verifies everything in the store; `high_water` is the sequence the
+    /// high-water mark vouches for (0 without one).
+    pub fn load(
+        store: Store,
+        keys: Vec<TrustedKey>,
+        demo: bool,
+        high_water: u64,
+    ) -> Result<LiveRegistry> {
         let started = std::time::Instant::now();
-        let registry = build(store.load()?, &keys, demo);
+        let registry = build(store.load()?, &keys, demo, high_water);
         log_loaded(&registry, started.elapsed());
         Ok(LiveRegistry {
             current: ArcSwap::from_pointee(registry),
@@ -38,6 +46,7 @@ impl LiveRegistry {
             store,
             keys,
             demo,
+            high_water,
             refused: std::sync::Mutex::new(None),
         })
     }
@@ -88,7 +97,12 @@ impl LiveRegistry {
             }
         }
         let started = std::time::Instant::now();
-        let registry = build(self.store.load()?, &self.keys, self.demo);
+        // Never less than what this instance has already verified and served.
+        let floor = current
+            .revision
+            .as_ref()
+            .map_or(self.high_water, |r| r.sequence.max(self.high_water));
+        let registry = build(self.store.load()?, &self.keys, self.demo, floor);
         log_loaded(&registry, started.elapsed());
         self.current.store(Arc::new(registry));
         self.earlier.invalidate_all();
@@ -102,7 +116,9 @@ impl LiveRegistry {
         let latest = current.revision.as_ref().map_or(0, |r| r.sequence);
         match revision {
             None => Ok(current),
-            Some(sequence) if sequence == latest => Ok(current),
+            // The current view answers for its own revision unless part of the chain after it
+            // is unknown: the question "at revision N" is about N, which is wholly verified.
+            Some(sequence) if sequence == latest && current.unknown.is_none() => Ok(current),
             Some(sequence) if sequence == 0 || sequence > latest => Err(Error::NotFound(format!(
                 "revision {sequence} (the registry is at revision {latest})"
             ))),

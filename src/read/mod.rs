@@ -64,6 +64,37 @@ impl YearInfo {
     }
 }
 
+/// What the registry cannot vouch for: from the first stored bundle that fails re-verification
+/// (or a gap in the chain, or a high-water mark the verified chain does not reach) onwards, the
+/// current state of the datasets those bundles might have changed is unknown. Which datasets
+/// comes from their signed manifests where the signature still verifies, and is every dataset
+/// where it does not: never from the database's own columns. Answers that depend on an unknown
+/// dataset are `withheld`, never the older state presented as current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    /// The first sequence number that could not be verified.
+    pub from_sequence: u64,
+    /// The datasets that may have changed; `None`: any of them.
+    pub datasets: Option<std::collections::BTreeSet<crate::bundle::Dataset>>,
+    /// The signed dates of the evaluation years among them (their manifests verify), so that
+    /// which year is valid on a date is still known.
+    pub schedules: BTreeMap<i32, EvaluationSchedule>,
+    /// Why, for logs and problem details.
+    pub reason: String,
+}
+
+impl Unknown {
+    /// Whether `dataset` may have changed after the verified revision.
+    pub fn covers(&self, dataset: crate::bundle::Dataset) -> bool {
+        self.datasets.as_ref().is_none_or(|d| d.contains(&dataset))
+    }
+
+    /// The error an answer that depends on it gives.
+    pub fn error(&self) -> crate::Error {
+        crate::Error::Integrity(format!("withheld: {}", self.reason))
+    }
+}
+
 /// Why something is not shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Withheld {
@@ -84,6 +115,9 @@ pub struct Registry {
     pub withheld: BTreeMap<String, Withheld>,
     /// Integrity failures found while building this view (bundles and rows).
     pub integrity_failures: u64,
+    /// What this view cannot vouch for (`None` when every stored bundle verified). Only the
+    /// current view has it: a view at an earlier revision is wholly verified.
+    pub unknown: Option<Unknown>,
     /// The verified chain (the bundles this view and every earlier revision are built from).
     pub chain: std::sync::Arc<Vec<crate::bundle::VerifiedBundle>>,
     /// In a view at an earlier revision: the listings and violations as the current view knows
@@ -107,15 +141,56 @@ impl Registry {
         build::at_revision(self, sequence)
     }
 
+    /// Every year's dates, as last signed: a year whose newer bundle cannot be verified still
+    /// has its signed dates (see [`Unknown::schedules`]).
     pub fn year_dates(&self) -> Vec<YearDates> {
-        self.years
-            .values()
-            .map(|y| YearDates {
-                year: y.year,
-                publicity_date: y.schedule.publicity_date,
-                publication_date: y.schedule.publication_date,
+        let mut schedules: BTreeMap<i32, EvaluationSchedule> =
+            self.years.values().map(|y| (y.year, y.schedule)).collect();
+        if let Some(unknown) = &self.unknown {
+            schedules.extend(unknown.schedules.iter().map(|(y, s)| (*y, *s)));
+        }
+        schedules
+            .into_iter()
+            .map(|(year, s)| YearDates {
+                year,
+                publicity_date: s.publicity_date,
+                publication_date: s.publication_date,
             })
             .collect()
+    }
+
+    /// The unknown part an answer depending on `dataset` runs into, if any.
+    pub fn unknown_for(&self, dataset: crate::bundle::Dataset) -> Option<&Unknown> {
+        self.unknown.as_ref().filter(|u| u.covers(dataset))
+    }
+
+    /// For an answer that depends on everything the registry holds (an institution's page, a
+    /// search, statistics): the unknown part, if there is one.
+    pub fn unknown_any(&self) -> Option<&Unknown> {
+        self.unknown.as_ref()
+    }
+
+    /// For a grade, flag or validity answer about `on`: the unknown part, if the valid year on
+    /// `on` (known from signed dates) may have changed, or its dates are unknown.
+    pub fn unknown_on(&self, on: NaiveDate) -> Option<&Unknown> {
+        let unknown = self.unknown.as_ref()?;
+        if unknown.datasets.is_none() {
+            return Some(unknown);
+        }
+        match self.valid_year(on) {
+            Some(v) => self.unknown_for(crate::bundle::Dataset::Evaluation(v.year)),
+            None => None,
+        }
+    }
+
+    /// Fails with the integrity error when [`Registry::unknown_any`].
+    pub fn require_known(&self) -> crate::Result<()> {
+        self.unknown_any().map_or(Ok(()), |u| Err(u.error()))
+    }
+
+    /// Fails with the integrity error when [`Registry::unknown_for`] `dataset`.
+    pub fn require_known_dataset(&self, dataset: crate::bundle::Dataset) -> crate::Result<()> {
+        self.unknown_for(dataset).map_or(Ok(()), |u| Err(u.error()))
     }
 
     /// The year whose grades are valid on `on`, for everyone (Art. 18).

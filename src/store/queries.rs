@@ -9,7 +9,7 @@ use super::models::{to_i64, to_u64, BundleModel, NewBundle, NewRecord, RecordMod
 use super::schema::{bundles, records};
 use super::{RecordRow, StoredBundle, StoredBundleInput};
 use crate::bundle::merkle::Hash;
-use crate::bundle::Rejection;
+use crate::bundle::{Rejection, Rule};
 use crate::{Error, Result};
 
 /// Rows per multi-row INSERT: 11 columns × 500 rows stays far below the bind-parameter limits
@@ -79,7 +79,7 @@ pub(super) fn insert_bundle(conn: &mut DbConnection, bundle: &StoredBundleInput<
             .unwrap_or(0);
         if sequence.checked_sub(1) != Some(last) {
             return Err(Rejection::new(
-                "sequence",
+                Rule::Sequence,
                 format!(
                     "sequence {} does not follow the last stored sequence {last} (expected {}); \
                      another import may have stored it first",

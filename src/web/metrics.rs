@@ -76,6 +76,7 @@ pub struct Metrics {
     revision_age: Gauge<f64, AtomicU64>,
     integrity_failures: Gauge,
     withheld: Gauge,
+    data_withheld: Gauge,
     institutions: Gauge,
 }
 
@@ -163,6 +164,12 @@ impl Metrics {
             "Institutions withheld because of integrity failures",
             withheld.clone(),
         );
+        let data_withheld = Gauge::default();
+        registry.register(
+            "data_withheld",
+            "1 while answers are withheld because stored bundles do not verify up to the chain's head or the high-water mark (a dataset's current state is unknown); 0 when all is well",
+            data_withheld.clone(),
+        );
         let institutions = Gauge::default();
         registry.register(
             "institutions",
@@ -183,6 +190,7 @@ impl Metrics {
             revision_age,
             integrity_failures,
             withheld,
+            data_withheld,
             institutions,
         }
     }
@@ -254,6 +262,8 @@ impl Metrics {
             .set(i64::try_from(registry.integrity_failures).unwrap_or(i64::MAX));
         self.withheld
             .set(i64::try_from(registry.withheld.len()).unwrap_or(i64::MAX));
+        self.data_withheld
+            .set(i64::from(registry.unknown.is_some()));
         self.institutions
             .set(i64::try_from(registry.institutions.len()).unwrap_or(i64::MAX));
         let mut text = String::new();

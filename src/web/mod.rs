@@ -58,7 +58,8 @@ impl Application {
             // Before anything is served: a database that does not hold its high-water mark
             // (restored from an older backup, bundles lost) is refused, not served as current.
             let (high_water, status) = highwater::at_start(&setup_config, &store)?;
-            let live = LiveRegistry::load(store, keys, setup_config.demo)?;
+            let floor = high_water.floor()?;
+            let live = LiveRegistry::load(store, keys, setup_config.demo, floor)?;
             advance_mark(&high_water, &live)?;
             Ok((live, high_water, status))
         })

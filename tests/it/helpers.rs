@@ -265,6 +265,7 @@ pub fn draft(
         previous_hash: previous,
         created_at: created_at(),
         evaluation,
+        count_drop_acknowledged: false,
         records,
     }
 }

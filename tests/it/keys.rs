@@ -201,6 +201,7 @@ async fn stolen_key_found_out_late(db: TestDb) {
         &reissued,
         &revoked.trusted_keys().expect("keys"),
         &revoked.limits,
+        chrono::Utc::now(),
     )
     .expect("verifies");
     let envcredit::bundle::Verified::New(b) = verified else {

@@ -428,9 +428,20 @@ pub fn lookup<'a>(registry: &'a Registry, given: &str) -> Lookup<'a> {
     }
 }
 
-/// The detail given for a withheld institution.
+/// [`lookup`], for an answer that depends on data the registry cannot vouch for when `unknown`
+/// (see [`crate::read::Unknown`]): every well-formed code is then withheld, since the unverified
+/// bundles may have added, changed or removed it.
+pub fn lookup_on<'a>(registry: &'a Registry, given: &str, unknown: bool) -> Lookup<'a> {
+    match lookup(registry, given) {
+        Lookup::Invalid(e) => Lookup::Invalid(e),
+        _ if unknown => Lookup::Withheld,
+        found => found,
+    }
+}
+
+/// The detail given for a withheld answer.
 pub const WITHHELD_DETAIL: &str =
-    "this institution is withheld: its stored data does not match its signed, verified form";
+    "withheld: the stored data this answer depends on does not match its signed, verified form";
 
 /// The valid grade an answer reports.
 pub fn valid_grade(standing: &Standing<'_>) -> ValidGrade {
@@ -567,6 +578,9 @@ pub async fn get_flag(
         Lookup::NotFound => return Err(Error::NotFound(format!("institution {}", code.trim()))),
         Lookup::Withheld => return Err(Error::Integrity(code.trim().to_string())),
     };
+    if let Some(unknown) = registry.unknown_on(as_of) {
+        return Err(unknown.error());
+    }
     let mut body = FlagResponse {
         data: DataInfo::of(&registry),
         as_of,
@@ -636,7 +650,7 @@ pub async fn flags_batch(
     let items: Vec<FlagItem> = items
         .into_iter()
         .map(|(code, as_of)| {
-            let answer = match lookup(&registry, &code) {
+            let answer = match lookup_on(&registry, &code, registry.unknown_on(as_of).is_some()) {
                 Lookup::Found(inst) => answer_for(&registry, inst, as_of),
                 Lookup::NotFound => empty(FlagStatus::NotFound),
                 Lookup::Invalid(e) => FlagAnswer {
@@ -714,6 +728,9 @@ pub async fn flags_csv(
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    if let Some(unknown) = registry.unknown_on(as_of) {
+        return Err(unknown.error());
+    }
     let revision = registry.revision.as_ref().map(|r| r.sequence);
     let rows = registry.institutions.values().filter_map(|inst| {
         let standing = registry.standing(inst, as_of)?;

@@ -248,6 +248,7 @@ pub fn institution_view(
     today: NaiveDate,
 ) -> Result<InstitutionResponse> {
     let code = CreditCode::normalize_query(code)?;
+    registry.require_known()?;
     if let Some(withheld) = registry.withheld.get(code.as_str()) {
         return Err(Error::Integrity(format!("{}: {}", code, withheld.reason)));
     }

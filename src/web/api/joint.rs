@@ -8,11 +8,12 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::flags::{
-    lookup, no_valid_grade, valid_grade, BatchRequest, Lookup, ValidGrade, WITHHELD_DETAIL,
+    lookup_on, no_valid_grade, valid_grade, BatchRequest, Lookup, ValidGrade, WITHHELD_DETAIL,
 };
 use super::institutions::{enum_str, Art11Info, ListingInfo};
 use super::receipts::{self, ReceiptQuery};
 use super::{json_ok, DataInfo};
+use crate::bundle::Dataset;
 use crate::domain::consequences::joint_punishment_result;
 use crate::read::{Institution, Registry};
 use crate::receipt::Envelope;
@@ -196,20 +197,27 @@ pub async fn joint_punishment_batch(
     let items: Vec<JointItem> = body
         .dated_items(today)?
         .into_iter()
-        .map(|(code, as_of)| match lookup(&registry, &code) {
-            Lookup::Found(inst) => found(&registry, inst, code, as_of, today),
-            Lookup::NotFound => item(code, as_of, JointStatus::NotFound),
-            Lookup::Invalid(e) => JointItem {
-                reason: Some(e.code().to_string()),
-                detail: Some(e.to_string()),
-                ..item(code, as_of, JointStatus::InvalidCode)
-            },
-            Lookup::Withheld => JointItem {
-                reason: Some("integrity".into()),
-                detail: Some(WITHHELD_DETAIL.into()),
-                ..item(code, as_of, JointStatus::Withheld)
-            },
+        .map(|(code, as_of)| {
+            let unknown = registry.unknown_on(as_of).is_some()
+                || registry.unknown_for(Dataset::DishonestyList).is_some();
+            (code, as_of, unknown)
         })
+        .map(
+            |(code, as_of, unknown)| match lookup_on(&registry, &code, unknown) {
+                Lookup::Found(inst) => found(&registry, inst, code, as_of, today),
+                Lookup::NotFound => item(code, as_of, JointStatus::NotFound),
+                Lookup::Invalid(e) => JointItem {
+                    reason: Some(e.code().to_string()),
+                    detail: Some(e.to_string()),
+                    ..item(code, as_of, JointStatus::InvalidCode)
+                },
+                Lookup::Withheld => JointItem {
+                    reason: Some("integrity".into()),
+                    detail: Some(WITHHELD_DETAIL.into()),
+                    ..item(code, as_of, JointStatus::Withheld)
+                },
+            },
+        )
         .collect();
     let mut response = JointBatchResponse {
         data: DataInfo::of(&registry),

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::institutions::enum_str;
 use super::{csv_ok, json_ok, DataInfo};
+use crate::bundle::Dataset;
 use crate::read::Registry;
 use crate::web::{AppState, Problem};
 use crate::Result;
@@ -114,6 +115,7 @@ pub async fn dishonesty_list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(Dataset::DishonestyList)?;
     let today = state.clock.today();
     let as_of = query.as_of.unwrap_or(today);
     let items = listings(&registry, query.state, as_of, today);
@@ -140,6 +142,7 @@ pub async fn dishonesty_list_csv(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(Dataset::DishonestyList)?;
     let today = state.clock.today();
     let as_of = query.as_of.unwrap_or(today);
     csv_ok(
@@ -219,6 +222,7 @@ pub async fn violations(
     query: web::Query<ViolationsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(Dataset::Violations)?;
     let items = violation_rows(&registry, state.clock.today());
     Ok(json_ok(
         &ViolationsResponse {
@@ -244,6 +248,7 @@ pub async fn violations_csv(
     query: web::Query<ViolationsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(Dataset::Violations)?;
     csv_ok(
         "envcredit-violations.csv",
         &[

@@ -88,6 +88,7 @@ pub async fn record_proof(
 ) -> Result<HttpResponse> {
     let (code, year) = path.into_inner();
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(crate::bundle::Dataset::Evaluation(year))?;
     let code = CreditCode::normalize_query(&code)?;
     if let Some(withheld) = registry.withheld.get(code.as_str()) {
         return Err(Error::Integrity(format!("{}: {}", code, withheld.reason)));
@@ -197,6 +198,7 @@ pub async fn list_bundles(
     query: web::Query<RevisionQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known()?;
     let today = state.clock.today();
     let bundles = served_chain(&registry)
         .iter()

@@ -121,6 +121,7 @@ pub async fn search_institutions(
 ) -> Result<HttpResponse> {
     let query = query.into_inner();
     let registry = state.live.at(query.revision)?;
+    registry.require_known()?;
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
     if query
         .q

@@ -103,6 +103,7 @@ pub async fn statistics(
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known()?;
     let years = count(&registry)
         .into_iter()
         .rev()

@@ -71,6 +71,7 @@ pub async fn list_years(
     query: web::Query<YearsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known()?;
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
     let valid = registry.valid_year(as_of).map(|v| v.year);
     let years = registry
@@ -228,6 +229,7 @@ pub async fn year_results(
     query: web::Query<ResultsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(crate::bundle::Dataset::Evaluation(*year))?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")));
@@ -292,6 +294,7 @@ pub async fn year_results_csv(
     query: web::Query<ResultsQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
+    registry.require_known_dataset(crate::bundle::Dataset::Evaluation(*year))?;
     let (summary, matching) = rows(&registry, *year, &query, state.clock.today())?;
     let revision = registry.revision.as_ref().map_or(0, |r| r.sequence);
     let rows: Vec<ResultRow> = matching

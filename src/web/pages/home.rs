@@ -36,6 +36,9 @@ struct Recent {
 
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let page = Page::new(&state, &req);
+    if let Err(e) = page.registry.require_known() {
+        return page.error(&e);
+    }
     let registry = &page.registry;
     let mut counts = statistics(registry);
     let glance = registry.years.values().next_back().map(|y| {

@@ -17,6 +17,12 @@ pub async fn dishonesty_list(
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let page = Page::new(&state, &req);
+    if let Err(e) = page
+        .registry
+        .require_known_dataset(crate::bundle::Dataset::DishonestyList)
+    {
+        return page.error(&e);
+    }
     let all = match query.get("state").map(String::as_str) {
         None | Some("") | Some("in_force") => false,
         Some("all") => true,

@@ -184,6 +184,9 @@ pub async fn search_page(
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let page = Page::new(&state, &req);
+    if let Err(e) = page.registry.require_known() {
+        return page.error(&e);
+    }
     let filters = match Filters::from_query(&query) {
         Ok(f) => f,
         Err(e) => return page.error(&e),

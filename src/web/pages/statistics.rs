@@ -449,6 +449,9 @@ fn counties(year: i32, status: String, c: &YearCounts) -> Counties {
 
 pub async fn statistics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let page = Page::new(&state, &req);
+    if let Err(e) = page.registry.require_known() {
+        return page.error(&e);
+    }
     let registry = &page.registry;
     let Ok(query) = web::Query::<HashMap<String, String>>::from_query(req.query_string()) else {
         return page.error(&Error::BadRequest(

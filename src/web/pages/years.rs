@@ -45,6 +45,9 @@ fn year_view(registry: &Registry, y: &YearInfo, today: NaiveDate) -> YearView {
 
 pub async fn years(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let page = Page::new(&state, &req);
+    if let Err(e) = page.registry.require_known() {
+        return page.error(&e);
+    }
     let years: Vec<YearView> = page
         .registry
         .years
@@ -68,6 +71,9 @@ pub async fn year(
     let Ok(year) = year.parse::<i32>() else {
         return page.error(&Error::BadRequest(format!("year: `{year}` is not a year")));
     };
+    if let Err(e) = registry.require_known_dataset(crate::bundle::Dataset::Evaluation(year)) {
+        return page.error(&e);
+    }
     let Some(info) = registry.years.get(&year) else {
         return page.error(&Error::NotFound(format!("evaluation year {year}")));
     };
