@@ -1147,7 +1147,7 @@ mod tests {
             },
             EnvelopeError::BadSignature,
         ];
-        let mut ids: Vec<&str> = all.iter().map(EnvelopeError::rule).collect();
+        let mut ids: Vec<&str> = all.iter().map(|e| e.rule().id()).collect();
         assert!(ids.iter().all(|id| id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));

@@ -105,7 +105,6 @@ rules! {
     PublishedRecordRemoved => "published_record_removed" in FORMAT,
     ChangeReasonMissing => "change_reason_missing" in FORMAT,
     InstitutionCountDrop => "institution_count_drop" in FORMAT,
-    Art11Listing => "art11_listing" in FORMAT,
     ProofParse => "proof_parse" in VERIFY,
     ProofFormat => "proof_format" in VERIFY,
     ProofMismatch => "proof_mismatch" in VERIFY,
@@ -113,6 +112,13 @@ rules! {
     ManifestEnvelope => "manifest_envelope" in VERIFY,
     Inclusion => "inclusion" in VERIFY,
     ChainParse => "chain_parse" in VERIFY,
+}
+
+/// Lets a test say `assert_eq!(rule, "envelope_layout")`.
+impl PartialEq<&str> for Rule {
+    fn eq(&self, other: &&str) -> bool {
+        self.id() == *other
+    }
 }
 
 impl fmt::Display for Rule {
