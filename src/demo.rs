@@ -57,7 +57,7 @@ pub fn import_if_empty(
     limits: &Limits,
     clock: &dyn Clock,
 ) -> Result<()> {
-    if !store.chain()?.is_empty() {
+    if store.head()?.is_some() {
         return Ok(());
     }
     for (name, bytes) in SHIPPED {
@@ -270,7 +270,8 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
     let mut rng = Rng(0x00E7_C2ED_1700_2023);
     let all = institutions(&mut rng);
 
-    // 2023: all but the last ten (they join in 2024); index 20 is on the dishonesty list.
+    // 2023: all but the last ten (they join in 2024); indexes 20 and 30 are on the dishonesty
+    // list.
     let y2023: Vec<EvaluationRecord> = all
         .iter()
         .enumerate()
@@ -287,12 +288,24 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
                     true,
                 );
             }
+            if i == 30 {
+                // On the list from 2023-02-24 until its repair on 2024-08-30: in force on
+                // 2023's publicity date (Art. 11(5)), no longer on 2024's.
+                art11(
+                    &mut r,
+                    Art11Ground::SeriousDishonestyList,
+                    "被列入严重失信名单（嘉环信〔2023〕2号）",
+                    date(2023, 2, 24),
+                    true,
+                );
+            }
             r
         })
         .collect();
 
     // 2024: index 7 no longer takes part (absent); index 3 refused (Art. 11 ground 1);
-    // index 11 penalised for falsification (ground 4); index 5 sits just below A.
+    // index 11 penalised for falsification (ground 4); index 5 sits just below A; index 47,
+    // penalised in 2023, medium risk.
     let y2024: Vec<EvaluationRecord> = all
         .iter()
         .enumerate()
@@ -327,6 +340,12 @@ pub fn generate() -> Result<Vec<(String, Vec<u8>)>> {
                     date(2024, 6, 18),
                     true,
                 );
+            }
+            if i == 47 {
+                // Penalised in 2023-11 for reports beyond its qualification (not falsification):
+                // the risk assessment counts it, so no bid bonus in 2024.
+                r.risk_score = Some(7450);
+                r.risk = RiskLevel::Medium;
             }
             r
         })
@@ -551,6 +570,16 @@ pub fn generate_synthetic(key: &SigningKey, count: usize) -> Result<Vec<(String,
                         Art11Ground::FalsificationPenalty,
                         &format!("嘉环罚字〔{year}〕{i}号：出具虚假监测报告"),
                         date(year, 3, 1),
+                        true,
+                    );
+                }
+                if year == 2026 && i % 100 == 50 {
+                    // On the list (below) from 2026-03-16, before 2026's publicity: Art. 11(5).
+                    art11(
+                        &mut r,
+                        Art11Ground::SeriousDishonestyList,
+                        &format!("被列入严重失信名单（嘉环信〔2026〕{}号）", i / 100 + 1),
+                        date(2026, 3, 16),
                         true,
                     );
                 }

@@ -54,7 +54,14 @@ pub fn check_bundle_with_progress(
     })?;
     if let Verified::New(bundle) = &verified {
         let accepted = accepted_chain(store.load()?, keys)?;
-        History::of(&accepted).check(&accepted, bundle, Some(now))?;
+        let history = History::of(&accepted);
+        history.check(&accepted, bundle, Some(now))?;
+        for warning in history.warnings(&accepted, bundle) {
+            tracing::warn!(
+                sequence = bundle.manifest.sequence,
+                "needs the Bureau's judgement: {warning}"
+            );
+        }
     }
     Ok(verified)
 }

@@ -122,11 +122,48 @@ impl History {
                 if let Some(previous) = latest(&Dataset::Evaluation(year - 1)) {
                     check_count(previous, bundle)?;
                 }
+                if let Some(list) = latest(&Dataset::DishonestyList) {
+                    check_art11_listing(bundle, list, Side::Year)?;
+                }
+            }
+        }
+        if dataset == Dataset::DishonestyList {
+            for (d, &i) in &self.latest {
+                let Some(year) = chain.get(i) else { continue };
+                let published = year
+                    .manifest
+                    .evaluation
+                    .is_some_and(|s| s.publication_date.is_some());
+                if matches!(d, Dataset::Evaluation(_)) && published {
+                    check_art11_listing(year, bundle, Side::List)?;
+                }
             }
         }
         match latest(&dataset) {
             Some(previous) => compare_snapshots(previous, bundle),
             None => Ok(()),
+        }
+    }
+
+    /// What needs the Bureau's judgement rather than a rule (never a refusal): a published
+    /// year's result that keeps a bid bonus although the institution had a violation decided in
+    /// the year before the publicity date, which may be a falsification penalty (Art. 11(4)).
+    /// Checked whichever arrives later, the year or the violations; one line per pair, naming
+    /// both records.
+    pub fn warnings(&self, chain: &[VerifiedBundle], bundle: &VerifiedBundle) -> Vec<String> {
+        let latest = |dataset: &Dataset| self.latest.get(dataset).and_then(|&i| chain.get(i));
+        match bundle.manifest.dataset {
+            Dataset::Evaluation(_) => latest(&Dataset::Violations)
+                .map(|v| bonus_despite_violation(bundle, v))
+                .unwrap_or_default(),
+            Dataset::Violations => self
+                .latest
+                .keys()
+                .filter(|d| matches!(d, Dataset::Evaluation(_)))
+                .filter_map(|d| latest(d))
+                .flat_map(|year| bonus_despite_violation(year, bundle))
+                .collect(),
+            Dataset::DishonestyList => Vec::new(),
         }
     }
 
@@ -167,6 +204,109 @@ fn check_count(previous: &VerifiedBundle, bundle: &VerifiedBundle) -> Result<(),
                 bundle.manifest.dataset, previous.manifest.dataset
             ),
         ))
+}
+
+/// The warnings of [`History::warnings`] for one published year and the violations.
+fn bonus_despite_violation(year: &VerifiedBundle, violations: &VerifiedBundle) -> Vec<String> {
+    use crate::domain::art11::Art11Ground;
+    use crate::domain::consequences::{bid_flag, BidFlag};
+    let (Records::Evaluation(results), Records::Violations(list), Some(schedule)) =
+        (&year.records, &violations.records, year.manifest.evaluation)
+    else {
+        return Vec::new();
+    };
+    if schedule.publication_date.is_none() {
+        return Vec::new();
+    }
+    let publicity = schedule.publicity_date;
+    let from = publicity - Duration::days(365);
+    let mut warnings = Vec::new();
+    for (vi, v) in list.iter().enumerate() {
+        if v.decided_on > publicity || v.decided_on <= from {
+            continue;
+        }
+        let Ok(ri) = results.binary_search_by(|r| r.code.as_str().cmp(&v.code)) else {
+            continue;
+        };
+        let r = &results[ri];
+        let falsification = r
+            .art11
+            .iter()
+            .any(|f| f.ground == Art11Ground::FalsificationPenalty);
+        if bid_flag(r.grade, r.risk) == BidFlag::Bonus && !falsification {
+            warnings.push(format!(
+                "{} record {ri} ({}) keeps a bid bonus (grade {}, risk {}) although violation record {vi} ({} {}, decided {}: {}) of bundle {} was decided in the year before the publicity date {publicity}; if it is a falsification penalty, Art. 11(4) puts the institution at E and high risk",
+                year.manifest.dataset,
+                r.code,
+                r.grade,
+                r.risk,
+                v.code,
+                v.decision_number,
+                v.decided_on,
+                v.description,
+                violations.manifest.sequence
+            ));
+        }
+    }
+    warnings
+}
+
+/// Which of the two bundles of [`check_art11_listing`] is the new one (the one refused).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Year,
+    List,
+}
+
+/// Art. 11(5): a published year's result for an institution with a listing in force on that
+/// year's publicity date carries ground 5. Checked whichever of the two arrives later.
+fn check_art11_listing(
+    year: &VerifiedBundle,
+    list: &VerifiedBundle,
+    new: Side,
+) -> Result<(), Rejection> {
+    let (Records::Evaluation(results), Records::DishonestyList(listings), Some(schedule)) =
+        (&year.records, &list.records, year.manifest.evaluation)
+    else {
+        return Ok(());
+    };
+    let on = schedule.publicity_date;
+    for (listing_index, listing) in listings.iter().enumerate() {
+        if !listing.in_force_on(on) {
+            continue;
+        }
+        let Ok(result_index) = results.binary_search_by(|r| r.code.as_str().cmp(&listing.code))
+        else {
+            continue;
+        };
+        let result = &results[result_index];
+        if result
+            .art11
+            .iter()
+            .any(|f| f.ground == crate::domain::art11::Art11Ground::SeriousDishonestyList)
+        {
+            continue;
+        }
+        let message = format!(
+            "listing {} was in force on {}'s publicity date {on}, so the result of {} needs an Art. 11 finding with ground 5",
+            listing.decision_number, year.manifest.dataset, listing.code
+        );
+        return Err(match new {
+            Side::Year => Rejection::at(
+                Rule::Art11Listing,
+                result_index,
+                Some(result.code.clone()),
+                message,
+            ),
+            Side::List => Rejection::at(
+                Rule::Art11Listing,
+                listing_index,
+                Some(format!("{} {}", listing.code, listing.decision_number)),
+                message,
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A new snapshot against the latest accepted one of its dataset.

@@ -190,6 +190,21 @@ impl ListingState {
     }
 }
 
+impl Listing {
+    /// Whether the listing is in force on `on`: issued (签发) by then, and not yet repaired or
+    /// removed. Only an issued listing is ever in force.
+    pub fn in_force_on(&self, on: NaiveDate) -> bool {
+        match self.state {
+            ListingState::Publicity => false,
+            ListingState::InForce => self.in_force_from.is_some_and(|from| from <= on),
+            ListingState::Repaired | ListingState::Removed => {
+                self.in_force_from.is_some_and(|from| from <= on)
+                    && self.ended_on.is_some_and(|end| on < end)
+            }
+        }
+    }
+}
+
 impl ObjectionStatus {
     /// The status as the bundle format writes it.
     pub const fn as_str(self) -> &'static str {

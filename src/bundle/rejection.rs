@@ -105,6 +105,7 @@ rules! {
     PublishedRecordRemoved => "published_record_removed" in FORMAT,
     ChangeReasonMissing => "change_reason_missing" in FORMAT,
     InstitutionCountDrop => "institution_count_drop" in FORMAT,
+    Art11Listing => "art11_listing" in FORMAT,
     ProofParse => "proof_parse" in VERIFY,
     ProofFormat => "proof_format" in VERIFY,
     ProofMismatch => "proof_mismatch" in VERIFY,

@@ -1,27 +1,30 @@
-//! Verification of a bundle, in the documented order; the first failure wins.
+//! Verification of a bundle, in the documented order (`docs/bundle-format.md`, "Verification
+//! order"); the first failure wins.
 //!
 //! 1. size limit
-//! 2. envelope
+//! 2. envelope, then its exact layout
 //! 3. payload type
 //! 4. key known (by the envelope's key id)
 //! 5. signature
-//! 6. strict parse of the payload (the manifest; unknown and duplicate fields rejected) and of
-//!    the records array beside it
-//! 7. format version and hash algorithm
+//! 6. strict parse of the payload (the manifest; unknown and duplicate fields rejected)
+//! 7. format version, hash algorithm, sequence ≥ 1
 //! 8. key trusted for this sequence number
 //! 9. sequence = last + 1 (the same bundle again is a no-op; another one at an accepted
 //!    sequence is equivocation) and the previous hash
-//! 10. record count
+//! 10. the records array (strict parse, exact layout), record count, not empty for a year
 //! 11. Merkle root
-//! 12. each record: strict parse and canonical form
-//! 13. the dataset's dates (publicity, objection deadline from the calendar, publication)
+//! 12. the dataset's dates (publicity, objection deadline from the calendar, publication)
+//! 13. each record: size, strict parse and canonical form
 //! 14. each record against the rules of the measures
-//! 15. keys sorted, no duplicates
+//! 15. keys sorted, no duplicates, no NFKC twin names
+//!
+//! Step 16, the rules that need the accepted chain, is [`super::history`].
 //!
 //! Nothing unauthenticated is parsed beyond the envelope: the key is looked up by the envelope's
-//! key id and the signature checked before the manifest is read, so the sequence range of the key
-//! is checked right after the strict parse. The records are not signed themselves: the signed
-//! manifest commits to them by count and Merkle root, checked before any record is parsed.
+//! key id and the signature checked before the manifest is read ([`signed_manifest`], steps 2
+//! to 8), so the sequence range of the key is checked right after the strict parse. The records
+//! are not signed themselves: the signed manifest commits to them by count and Merkle root,
+//! checked before any record is parsed.
 
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;

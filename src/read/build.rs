@@ -91,10 +91,14 @@ pub fn build(
             Err(reason) => {
                 tracing::error!(sequence = s.sequence, %reason, "integrity: which dataset a stored bundle holds cannot be verified; every dataset is withheld");
                 tail.datasets = None;
-                tail.reason = format!(
-                    "{}; and bundle {} cannot be placed in the signed chain: {reason}",
-                    tail.reason, s.sequence
-                );
+                tail.reason = if s.sequence == tail.from_sequence {
+                    format!("{} (so every dataset is withheld)", tail.reason)
+                } else {
+                    format!(
+                        "{}; and bundle {} cannot be placed in the signed chain: {reason}",
+                        tail.reason, s.sequence
+                    )
+                };
             }
         }
     }
@@ -105,7 +109,11 @@ pub fn build(
             reached,
             "integrity: the verified chain stops before the high-water mark; every dataset is withheld"
         );
-        registry.integrity_failures += 1;
+        if unknown.is_none() {
+            // A failure of its own only when no stored bundle failed already (that one is
+            // counted, and a chain that fails stops short of the mark anyway).
+            registry.integrity_failures += 1;
+        }
         let reason = format!(
             "the high-water mark is bundle {high_water}, but the signed chain in the database reaches only bundle {reached}"
         );

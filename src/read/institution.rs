@@ -85,15 +85,7 @@ pub struct ListingView {
 impl ListingView {
     /// Only issued listings are in force (Art. 12); repaired or removed ones no longer are.
     pub fn in_force_on(&self, on: NaiveDate) -> bool {
-        let l = &self.listing;
-        match l.state {
-            ListingState::Publicity => false,
-            ListingState::InForce => l.in_force_from.is_some_and(|from| from <= on),
-            ListingState::Repaired | ListingState::Removed => {
-                l.in_force_from.is_some_and(|from| from <= on)
-                    && l.ended_on.is_some_and(|end| on < end)
-            }
-        }
+        self.listing.in_force_on(on)
     }
 
     /// Whether the listing is publicly displayed on `today` (docs/rules.md, "Public display

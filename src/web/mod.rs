@@ -49,11 +49,17 @@ impl Application {
         let keys = config.trusted_keys()?;
         let rate_limits = web::Data::new(RateLimits::new(&config.rate_limit)?);
         let setup_config = config.clone();
-        let setup_clock = clock.clone();
         let (live, high_water, high_water_status) = web::block(move || -> Result<_> {
             let store = Store::open(&setup_config.database_url)?;
             if setup_config.demo {
-                demo::import_if_empty(&store, &keys, &setup_config.limits, setup_clock.as_ref())?;
+                // The shipped bundles are checked against the wall clock, not a fixed "today"
+                // (ENVCREDIT_TODAY): a demo shown as of an earlier day still holds them all.
+                demo::import_if_empty(
+                    &store,
+                    &keys,
+                    &setup_config.limits,
+                    &crate::clock::SystemClock,
+                )?;
             }
             // Before anything is served: a database that does not hold its high-water mark
             // (restored from an older backup, bundles lost) is refused, not served as current.

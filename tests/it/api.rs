@@ -141,13 +141,16 @@ async fn validity(db: TestDb) {
     y2025[1] = record(2, 8600, 8500);
     let mut final_schedule = schedule_2025();
     final_schedule.publication_date = Some(date(2025, 10, 24));
-    let published = Parts::of(&draft(
+    let mut published = draft(
         Dataset::Evaluation(2025),
         3,
         publicity.hash(),
         Some(final_schedule),
         Records::Evaluation(y2025),
-    ));
+    );
+    // Two of 2024's three institutions: a drop the manifest must acknowledge.
+    published.count_drop_acknowledged = true;
+    let published = Parts::of(&published);
     import(&db, &config, &published.sign(&pipeline_key())).expect("2025 final imports");
 
     let app = spawn_app(config, date(2025, 10, 1)).await;

@@ -170,11 +170,46 @@ fn edit_record(mut parts: Parts, index: usize, edit: impl FnOnce(&str) -> String
     parts
 }
 
-/// The envelope file as JSON, edited, written back (the signature is left as it was).
+/// The envelope file as JSON, edited, written back in the envelope's one layout (compact, the
+/// documented members first in their order, then `\n`), so the edit reaches the check it aims at;
+/// the signature is left as it was.
 fn edit_envelope(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut value: Value = serde_json::from_slice(bytes).expect("envelope is JSON");
     edit(&mut value);
-    serde_json::to_vec(&value).expect("envelope serializes")
+    let mut out = in_layout(&value, &["payloadType", "payload", "signatures", "records"]);
+    out.push(b'\n');
+    out
+}
+
+/// `value` as compact JSON with the members of each object in `order` first (then the others),
+/// the signatures' members as keyid, sig.
+fn in_layout(value: &Value, order: &[&str]) -> Vec<u8> {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+            let members: Vec<String> = keys
+                .into_iter()
+                .map(|k| {
+                    let inner = in_layout(&map[k], &["keyid", "sig"]);
+                    format!(
+                        "{}:{}",
+                        Value::String(k.clone()),
+                        String::from_utf8(inner).expect("UTF-8")
+                    )
+                })
+                .collect();
+            format!("{{{}}}", members.join(",")).into_bytes()
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|v| String::from_utf8(in_layout(v, order)).expect("UTF-8"))
+                .collect();
+            format!("[{}]", items.join(",")).into_bytes()
+        }
+        other => other.to_string().into_bytes(),
+    }
 }
 
 fn base64_field(value: &Value) -> Vec<u8> {
@@ -431,12 +466,24 @@ backends!(unknown_field_in_manifest_is_refused, unknown_manifest_field);
 async fn records_not_an_array(db: TestDb) {
     let s = accepted_first(&db);
     let parts = second(s.first_hash);
-    for records in [&b"{\"records\":[]}"[..], b"[{\"code\":", b""] {
+    for records in [&b"{\"records\":[]}"[..], b""] {
         let bad = signed(&parts.payload(), records);
         let r = rejected(&db, &s.config, &bad, &s.before);
         assert_bundle_rule(&r, "payload_parse");
         assert!(r.message.contains("records"), "{r}");
     }
+    // A syntax error inside a record names that record.
+    let good = String::from_utf8(parts.records_bytes()).expect("UTF-8");
+    let second_record = good.match_indices(",{").next().expect("two records").0;
+    let broken = format!("{},{{\"code\":]", &good[..second_record]);
+    let r = rejected(
+        &db,
+        &s.config,
+        &signed(&parts.payload(), broken.as_bytes()),
+        &s.before,
+    );
+    assert_eq!(r.rule, "record_parse", "{r}");
+    assert_eq!(r.record.as_ref().map(|r| r.index), Some(1), "{r}");
 }
 backends!(records_not_an_array_are_refused, records_not_an_array);
 
@@ -1184,7 +1231,7 @@ async fn listing_moved_back(db: TestDb) {
     );
 
     let mut backdated = repaired.clone();
-    backdated.in_force_from = Some(date(2024, 3, 2));
+    backdated.in_force_from = Some(date(2024, 11, 1));
     let moved = list_bundle(3, second.hash(), backdated);
     let r = rejected(&db, &s.config, &moved.sign(&pipeline_key()), &before);
     assert_record_rule(
@@ -1208,7 +1255,7 @@ async fn listing_moves_forward(db: TestDb) {
     let second = list_bundle(2, s.first_hash, listing.clone());
     helpers::import(&db, &s.config, &second.sign(&pipeline_key())).expect("publicity imports");
     listing.state = envcredit::bundle::records::ListingState::InForce;
-    listing.in_force_from = Some(date(2024, 3, 15));
+    listing.in_force_from = Some(date(2024, 11, 11));
     let third = list_bundle(3, second.hash(), listing.clone());
     helpers::import(&db, &s.config, &third.sign(&pipeline_key())).expect("issued imports");
     listing.state = envcredit::bundle::records::ListingState::Removed;
@@ -1248,3 +1295,402 @@ async fn arrays_for_objects(db: TestDb) {
     assert_bundle_rule(&r, "payload_parse");
 }
 backends!(arrays_for_objects_are_refused, arrays_for_objects);
+
+// ---------------------------------------------------------------------------------------------
+// The contract is the document: layouts, forms and text (docs/bundle-format.md)
+// ---------------------------------------------------------------------------------------------
+
+/// White space between, before or after the records: the leaves are the same, the bytes are not
+/// the documented `[r,r,r]`.
+async fn records_with_white_space(db: TestDb) {
+    let s = accepted_first(&db);
+    let parts = second(s.first_hash);
+    let texts: Vec<String> = parts
+        .records
+        .iter()
+        .map(|r| String::from_utf8(r.clone()).expect("UTF-8"))
+        .collect();
+    for layout in [
+        format!("[{}]", texts.join(", ")),
+        format!("[{}]", texts.join(",\n")),
+        format!(" [{}]", texts.join(",")),
+        format!("[{}]\n", texts.join(",")),
+        format!("[ {} ]", texts.join(",")),
+    ] {
+        let bad = signed(&parts.payload(), layout.as_bytes());
+        let r = rejected(&db, &s.config, &bad, &s.before);
+        assert_bundle_rule(&r, "records_layout");
+    }
+}
+backends!(
+    records_with_white_space_are_refused,
+    records_with_white_space
+);
+
+/// The envelope in another layout than the one documented: the same JSON, other bytes.
+async fn envelope_in_another_layout(db: TestDb) {
+    let s = accepted_first(&db);
+    let good = second(s.first_hash).sign(&pipeline_key());
+    let text = String::from_utf8(good.clone()).expect("UTF-8");
+    let body = text.trim_end_matches('\n');
+    let value: Value = serde_json::from_str(body).expect("json");
+    for bad in [
+        format!("{body}\n\n"),
+        format!("{body} \n"),
+        body.to_string(),
+        format!("{body}\r\n"),
+        body.replacen("{\"payloadType\":", "{ \"payloadType\": ", 1) + "\n",
+        serde_json::to_string_pretty(&value).expect("json") + "\n",
+        // The members sorted (what a JSON library without order writes).
+        serde_json::to_string(&value).expect("json") + "\n",
+    ] {
+        assert_ne!(bad.as_bytes(), &good[..]);
+        let r = rejected(&db, &s.config, bad.as_bytes(), &s.before);
+        assert_bundle_rule(&r, "envelope_layout");
+    }
+}
+backends!(
+    an_envelope_in_another_layout_is_refused,
+    envelope_in_another_layout
+);
+
+/// Manifest dates and times in any form but the documented one, validly signed.
+async fn manifest_date_forms(db: TestDb) {
+    let s = accepted_first(&db);
+    let parts = second(s.first_hash);
+    for (from, to) in [
+        (
+            "\"publicity_date\":\"2025-09-26\"",
+            "\"publicity_date\":\"+2025-09-26\"",
+        ),
+        (
+            "\"publicity_date\":\"2025-09-26\"",
+            "\"publicity_date\":\"2025-9-26\"",
+        ),
+        (
+            "\"objection_deadline\":\"2025-10-10\"",
+            "\"objection_deadline\":\"20251010\"",
+        ),
+        ("2025-10-24T09:00:00+08:00", "2025-10-24T01:00:00Z"),
+        ("2025-10-24T09:00:00+08:00", "2025-10-24 09:00:00+08:00"),
+        ("2025-10-24T09:00:00+08:00", "2025-10-24T09:00:00.000+08:00"),
+        ("2025-10-24T09:00:00+08:00", "2025-10-24t09:00:00+08:00"),
+    ] {
+        let bad = signed_edited_payload(&parts, |p| replace_once(p, from, to));
+        let r = rejected(&db, &s.config, &bad, &s.before);
+        assert_bundle_rule(&r, "payload_parse");
+    }
+}
+backends!(
+    manifest_dates_in_other_forms_are_refused,
+    manifest_date_forms
+);
+
+/// A record date in another form: a strict parse error, not merely "not canonical".
+async fn record_date_form(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut records = records_2025();
+    records[0].objection = Some(envcredit::bundle::records::Objection {
+        status: envcredit::bundle::records::ObjectionStatus::Filed,
+        filed_on: date(2025, 9, 29),
+        decided_on: None,
+        outcome: None,
+    });
+    let parts = edit_record(second_with(s.first_hash, records), 0, |r| {
+        replace_once(
+            r,
+            "\"filed_on\":\"2025-09-29\"",
+            "\"filed_on\":\"+2025-09-29\"",
+        )
+    })
+    .reseal();
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &s.before);
+    assert_record_rule(&r, "record_parse", 0, &code(1));
+}
+backends!(record_dates_in_other_forms_are_refused, record_date_form);
+
+/// Names a reader cannot trust: format characters, separators, white space at the ends.
+async fn untrustworthy_text(db: TestDb) {
+    let s = accepted_first(&db);
+    type Edit = fn(&mut EvaluationRecord);
+    let edits: [Edit; 7] = [
+        |r| r.name = format!("南湖\u{202E}测试有限公司{}", r.code),
+        |r| r.name = format!("南湖\u{200B}测试{}", r.code),
+        |r| r.name = format!("南湖\u{2028}测试{}", r.code),
+        |r| r.name = format!(" {}", r.name),
+        |r| r.name = format!("{}\u{3000}", r.name),
+        |r| r.former_names = vec!["旧名\u{FEFF}".into()],
+        |r| r.cma_certificate = format!("{}\u{200D}", r.cma_certificate),
+    ];
+    for edit in edits {
+        let mut records = records_2025();
+        edit(&mut records[1]);
+        let parts = second_with(s.first_hash, records);
+        let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &s.before);
+        assert_record_rule(&r, "text", 1, &code(2));
+        assert!(!r.message.contains("Some("), "{r}");
+    }
+}
+backends!(untrustworthy_text_is_refused, untrustworthy_text);
+
+/// A spoofed twin: another code whose name is the same after NFKC (full-width digits).
+async fn twin_names(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut records = records_2025();
+    records[1].name = records[0].name.replace('1', "１");
+    assert_ne!(records[1].name, records[0].name);
+    let parts = second_with(s.first_hash, records);
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &s.before);
+    assert_record_rule(&r, "name_twin", 1, &code(2));
+}
+backends!(twin_names_are_refused, twin_names);
+
+/// An evaluation year with no records at all: a faulty export, not a year.
+async fn empty_year(db: TestDb) {
+    let s = accepted_first(&db);
+    let parts = second_with(s.first_hash, Vec::new());
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &s.before);
+    assert_bundle_rule(&r, "empty_dataset");
+}
+backends!(an_empty_year_is_refused, empty_year);
+
+/// Art. 16: a published year carries only decided objections; only a decided one has an outcome.
+async fn objection_states(db: TestDb) {
+    use envcredit::bundle::records::{Objection, ObjectionStatus};
+    let s = accepted_first(&db);
+    let mut published = helpers::records_2024();
+    published[0].objection = Some(Objection {
+        status: ObjectionStatus::UnderReview,
+        filed_on: date(2024, 9, 30),
+        decided_on: None,
+        outcome: None,
+    });
+    published[0].change = Some(Change {
+        kind: ChangeKind::Correction,
+        decision_date: date(2025, 1, 5),
+        effective_from: date(2024, 10, 25),
+        reason: "复核".into(),
+        reference: "嘉环信复〔2025〕9号".into(),
+    });
+    let parts = snapshot_2024(2, s.first_hash, published);
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &s.before);
+    assert_record_rule(&r, "objection_state", 0, &code(1));
+    assert!(r.message.contains("under_review"), "{r}");
+
+    let mut in_publicity = records_2025();
+    in_publicity[0].objection = Some(Objection {
+        status: ObjectionStatus::Filed,
+        filed_on: date(2025, 9, 29),
+        decided_on: None,
+        outcome: Some("维持".into()),
+    });
+    let parts = second_with(s.first_hash, in_publicity);
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &s.before);
+    assert_record_rule(&r, "objection_state", 0, &code(1));
+}
+backends!(
+    undecided_objections_are_refused_where_they_cannot_be,
+    objection_states
+);
+
+// ---------------------------------------------------------------------------------------------
+// The past cannot be rewritten by a later bundle
+// ---------------------------------------------------------------------------------------------
+
+/// `second(…)` made at `created_at`.
+fn second_made(first_hash: Hash, created_at: &str) -> Parts {
+    let mut parts = second(first_hash);
+    parts.manifest.created_at = created_at.parse().expect("time");
+    parts
+}
+
+/// Time runs forward along the chain, and a bundle is not made in the importer's future.
+async fn created_at_rules(db: TestDb) {
+    let s = accepted_first(&db);
+    let earlier = second_made(s.first_hash, "2025-10-23T09:00:00+08:00");
+    let r = rejected(&db, &s.config, &earlier.sign(&pipeline_key()), &s.before);
+    assert_bundle_rule(&r, "created_at_order");
+    let future = second_made(s.first_hash, "2099-06-01T09:00:00+08:00");
+    let r = rejected(&db, &s.config, &future.sign(&pipeline_key()), &s.before);
+    assert_bundle_rule(&r, "created_at_future");
+    assert!(r.message.contains("2099-06-01"), "{r}");
+}
+backends!(created_at_out_of_time_is_refused, created_at_rules);
+
+/// The review's case: a year shown in publicity from 2025-09-26 cannot be moved to 2025-01-06,
+/// nor published on a day before a bundle still showed it in publicity.
+async fn schedule_rewritten(db: TestDb) {
+    use envcredit::domain::calendar::Calendar;
+    let s = accepted_first(&db);
+    let publicity = second(s.first_hash);
+    helpers::import(&db, &s.config, &publicity.sign(&pipeline_key())).expect("2025 publicity");
+    let before = db.dump();
+
+    let moved_publicity = date(2025, 1, 6);
+    let mut moved = helpers::schedule_2025();
+    moved.publicity_date = moved_publicity;
+    moved.objection_deadline = Calendar::official()
+        .objection_deadline(moved_publicity)
+        .expect("calendar");
+    moved.publication_date = Some(date(2025, 1, 20));
+    let parts = Parts::of(&helpers::draft(
+        Dataset::Evaluation(2025),
+        3,
+        publicity.hash(),
+        Some(moved),
+        Records::Evaluation(records_2025()),
+    ));
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &before);
+    assert_bundle_rule(&r, "publicity_date_changed");
+    assert!(r.message.contains("2025-09-26"), "{r}");
+
+    // Published on 2025-10-20, but bundle 2, made on 2025-10-24, still showed publicity.
+    let mut backdated = helpers::schedule_2025();
+    backdated.publication_date = Some(date(2025, 10, 20));
+    let parts = Parts::of(&helpers::draft(
+        Dataset::Evaluation(2025),
+        3,
+        publicity.hash(),
+        Some(backdated),
+        Records::Evaluation(records_2025()),
+    ));
+    let r = rejected(&db, &s.config, &parts.sign(&pipeline_key()), &before);
+    assert_bundle_rule(&r, "publication_backdated");
+
+    // Published on the day it was made: accepted.
+    let mut on_time = helpers::schedule_2025();
+    on_time.publication_date = Some(date(2025, 10, 24));
+    let parts = Parts::of(&helpers::draft(
+        Dataset::Evaluation(2025),
+        3,
+        publicity.hash(),
+        Some(on_time),
+        Records::Evaluation(records_2025()),
+    ));
+    helpers::import(&db, &s.config, &parts.sign(&pipeline_key())).expect("published on time");
+}
+backends!(a_years_dates_cannot_be_rewritten, schedule_rewritten);
+
+/// A published year with fewer than four fifths of the previous year's institutions is refused
+/// unless its manifest acknowledges the drop.
+async fn count_drop(db: TestDb) {
+    let s = accepted_first(&db);
+    let mut schedule = helpers::schedule_2025();
+    schedule.publication_date = Some(date(2025, 10, 24));
+    let mut draft = helpers::draft(
+        Dataset::Evaluation(2025),
+        2,
+        s.first_hash,
+        Some(schedule),
+        Records::Evaluation(records_2025()[..2].to_vec()),
+    );
+    let r = rejected(
+        &db,
+        &s.config,
+        &Parts::of(&draft).sign(&pipeline_key()),
+        &s.before,
+    );
+    assert_bundle_rule(&r, "institution_count_drop");
+    draft.count_drop_acknowledged = true;
+    helpers::import(&db, &s.config, &Parts::of(&draft).sign(&pipeline_key()))
+        .expect("an acknowledged drop imports");
+}
+backends!(an_unacknowledged_count_drop_is_refused, count_drop);
+
+/// A list bundle after another: a new listing needs no change, as docs/bundle-format.md says.
+async fn new_listing(db: TestDb) {
+    let s = accepted_first(&db);
+    let first_list = Parts::of(&helpers::draft(
+        Dataset::DishonestyList,
+        2,
+        s.first_hash,
+        None,
+        Records::DishonestyList(vec![helpers::listing(4, "嘉环信〔2025〕1号")]),
+    ));
+    helpers::import(&db, &s.config, &first_list.sign(&pipeline_key())).expect("list");
+    let second_list = Parts::of(&helpers::draft(
+        Dataset::DishonestyList,
+        3,
+        first_list.hash(),
+        None,
+        Records::DishonestyList(vec![
+            helpers::listing(4, "嘉环信〔2025〕1号"),
+            helpers::listing(5, "嘉环信〔2025〕2号"),
+        ]),
+    ));
+    let outcome =
+        helpers::import(&db, &s.config, &second_list.sign(&pipeline_key())).expect("accepted");
+    assert!(
+        matches!(outcome, Outcome::Imported { sequence: 3, .. }),
+        "{outcome:?}"
+    );
+}
+backends!(a_new_listing_needs_no_change, new_listing);
+
+/// Art. 11(5), whichever comes later: a list naming an institution in force on a published
+/// year's publicity date whose result lacks ground 5, and a published year lacking ground 5 for
+/// an institution listed in force on its publicity date.
+async fn art11_listing(db: TestDb) {
+    let s = accepted_first(&db);
+    // Listing of institution 1 in force from 2024-03-15: over 2024's publicity (2024-09-27).
+    let mut early = helpers::listing(1, "嘉环信〔2024〕1号");
+    early.listed_on = date(2024, 3, 1);
+    early.in_force_from = Some(date(2024, 3, 15));
+    let list = Parts::of(&helpers::draft(
+        Dataset::DishonestyList,
+        2,
+        s.first_hash,
+        None,
+        Records::DishonestyList(vec![early]),
+    ));
+    let r = rejected(&db, &s.config, &list.sign(&pipeline_key()), &s.before);
+    assert_record_rule(
+        &r,
+        "art11_listing",
+        0,
+        &format!("{} 嘉环信〔2024〕1号", code(1)),
+    );
+
+    // Institution 4 is listed (accepted: it has no published result), then 2025 is published
+    // with its result and no ground 5.
+    let list = Parts::of(&helpers::draft(
+        Dataset::DishonestyList,
+        2,
+        s.first_hash,
+        None,
+        Records::DishonestyList(vec![helpers::listing(4, "嘉环信〔2024〕1号")]),
+    ));
+    helpers::import(&db, &s.config, &list.sign(&pipeline_key())).expect("list");
+    let before = db.dump();
+    let mut schedule = helpers::schedule_2025();
+    schedule.publication_date = Some(date(2025, 10, 24));
+    let mut records = records_2025();
+    records.push(record(4, 8200, 8200));
+    let year = Parts::of(&helpers::draft(
+        Dataset::Evaluation(2025),
+        3,
+        list.hash(),
+        Some(schedule),
+        Records::Evaluation(records.clone()),
+    ));
+    let r = rejected(&db, &s.config, &year.sign(&pipeline_key()), &before);
+    assert_record_rule(&r, "art11_listing", 3, &code(4));
+
+    let last = records.len() - 1;
+    records[last].art11 = vec![Art11Finding {
+        ground: Art11Ground::SeriousDishonestyList,
+        description: "被列入严重失信名单（嘉环信〔2024〕1号）".into(),
+        determined_on: date(2024, 11, 11),
+    }];
+    records[last].grade = Grade::E;
+    records[last].risk = RiskLevel::High;
+    let year = Parts::of(&helpers::draft(
+        Dataset::Evaluation(2025),
+        3,
+        list.hash(),
+        Some(schedule),
+        Records::Evaluation(records),
+    ));
+    helpers::import(&db, &s.config, &year.sign(&pipeline_key())).expect("with ground 5");
+}
+backends!(art11_ground_5_follows_the_list, art11_listing);

@@ -54,7 +54,7 @@ fn records_2025() -> Vec<EvaluationRecord> {
 
 /// The chain the scenarios read:
 /// 1. evaluation-2024, published 2024-10-25;
-/// 2. the dishonesty list: 3 in force since 2024-03-15; 5 repaired on 2024-12-01;
+/// 2. the dishonesty list: 3 in force since 2024-11-11; 5 repaired on 2024-12-01;
 /// 3. evaluation-2024 changed: 5 corrected to B/low (effective from publication), 2 put at E/high
 ///    by a new Art. 11 determination effective 2025-03-12;
 /// 4. evaluation-2025 in publicity from 2025-09-26;
@@ -576,7 +576,7 @@ async fn joint_punishment(db: TestDb) {
         "嘉环信〔2024〕1号"
     );
     assert_eq!(listed["listings"][0]["state"], "in_force");
-    assert_eq!(listed["listings"][0]["in_force_from"], "2024-03-15");
+    assert_eq!(listed["listings"][0]["in_force_from"], "2024-11-11");
     assert_eq!(listed["listings"][0]["in_force"], true);
     assert_eq!(listed["art11"], json!([]));
 

@@ -207,6 +207,7 @@ pub fn record(n: u32, total: i64, risk_score: i64) -> EvaluationRecord {
     }
 }
 
+/// A listing of institution `n`, in force from 2024-11-11.
 pub fn listing(n: u32, decision: &str) -> Listing {
     Listing {
         code: code(n),
@@ -214,8 +215,9 @@ pub fn listing(n: u32, decision: &str) -> Listing {
         decision_number: decision.to_string(),
         reason: "出具虚假监测数据".to_string(),
         state: ListingState::InForce,
-        listed_on: date(2024, 3, 1),
-        in_force_from: Some(date(2024, 3, 15)),
+        // After 2024's publicity (2024-09-27): a published 2024 result needs no Art. 11(5).
+        listed_on: date(2024, 10, 28),
+        in_force_from: Some(date(2024, 11, 11)),
         ended_on: None,
         change: None,
     }
@@ -239,8 +241,11 @@ pub fn schedule_2025() -> EvaluationSchedule {
     }
 }
 
+/// When the test bundles are made: on or after every date they report (the latest is 2025's
+/// publication in the tests that publish it), never after a publication of a year they show
+/// in publicity.
 pub fn created_at() -> DateTime<FixedOffset> {
-    "2025-12-01T09:00:00+08:00".parse().expect("time")
+    "2025-10-24T09:00:00+08:00".parse().expect("time")
 }
 
 /// Three valid 2024 results: A/low (bonus), C/medium, E/high (penalty).
@@ -342,7 +347,8 @@ pub fn import(
         bytes,
         &keys,
         &config.limits,
-        &FixedClock(date(2025, 1, 2)),
+        // The importer's own clock: a bundle made more than a day after it is refused.
+        &envcredit::clock::SystemClock,
     )?;
     // Whoever accepts a bundle advances the high-water mark.
     envcredit::highwater::follow_head(config, &store)?;
@@ -370,4 +376,52 @@ pub fn envcredit(dir: &Path, args: &[&str]) -> Output {
 /// A process's output as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs SQL directly against the test database, as an intruder (or an operator) with database
+/// access would.
+pub fn sql(db: &TestDb, statements: &str) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    if db.url.starts_with("postgres") {
+        let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
+        conn.batch_execute(statements).expect("sql");
+    } else {
+        let mut conn = diesel::SqliteConnection::establish(&db.url).expect("connect");
+        conn.batch_execute(statements).expect("sql");
+    }
+}
+
+/// Overwrites the stored envelope of bundle `sequence` (of every bundle with `None`).
+pub fn replace_envelope(db: &TestDb, sequence: Option<u64>, bytes: &[u8]) {
+    let hex = hex::encode(bytes);
+    let value = if db.url.starts_with("postgres") {
+        format!("decode('{hex}', 'hex')")
+    } else {
+        format!("X'{hex}'")
+    };
+    let filter = sequence.map_or(String::new(), |s| format!(" WHERE sequence = {s}"));
+    sql(
+        db,
+        &format!("UPDATE bundles SET envelope = {value}{filter}"),
+    );
+}
+
+impl TestApp {
+    /// POSTs `body` as JSON; the status and the JSON answer.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
 }

@@ -9,8 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use envcredit::bundle::merkle::Hash;
 use envcredit::bundle::records::Records;
 use envcredit::bundle::Dataset;
@@ -55,16 +53,6 @@ fn head_hash(db: &TestDb) -> Hash {
         .expect("hex")
         .try_into()
         .expect("32 bytes")
-}
-
-fn sql(db: &TestDb, statements: &str) {
-    if db.url.starts_with("postgres") {
-        let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
-        conn.batch_execute(statements).expect("sql");
-    } else {
-        let mut conn = diesel::SqliteConnection::establish(&db.url).expect("connect");
-        conn.batch_execute(statements).expect("sql");
-    }
 }
 
 /// Deletes bundle `sequence` and its rows, as a restore or a lost write leaves it.

@@ -28,3 +28,4 @@ mod rules_page;
 mod statistics_page;
 mod tamper;
 mod verify_python;
+mod withheld;

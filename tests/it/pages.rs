@@ -396,7 +396,7 @@ fn assert_accessible(path: &str, html: &str) {
         "{path}: the data revision"
     );
     assert!(
-        html.contains("class=\"as-of\">2025-12-01"),
+        html.contains("class=\"as-of\">2025-10-24"),
         "{path}: data as of"
     );
     assert!(!html.contains(" style="), "{path}: inline style");

@@ -365,7 +365,7 @@ backends!(
     violation_display
 );
 
-/// The chain: evaluation-2024; the list with 2 in force and 3 (listed 2024-03-01) removed on
+/// The chain: evaluation-2024; the list with 2 in force and 3 (listed 2024-10-28) removed on
 /// 2024-12-01; the list with 2 repaired on 2025-02-01.
 fn seed_ended_listings(db: &TestDb) -> envcredit::config::Config {
     let config = config(db);
@@ -481,7 +481,7 @@ async fn listing_display(db: TestDb) {
         "/api/v1/joint-punishment/batch",
         &serde_json::json!({"items": [
             {"code": code(2), "as_of": "2025-01-01"},
-            {"code": code(3), "as_of": "2024-06-01"},
+            {"code": code(3), "as_of": "2024-11-20"},
         ]}),
     )
     .await;
@@ -525,11 +525,11 @@ async fn listing_display(db: TestDb) {
         .expect("xml");
     assert!(!atom.contains(repaired));
 
-    // The removed listing leaves display 5 years after its listing (2024-03-01).
-    let last_day = spawn_app(config.clone(), date(2029, 2, 28)).await;
+    // The removed listing leaves display 5 years after its listing (2024-10-28).
+    let last_day = spawn_app(config.clone(), date(2029, 10, 27)).await;
     let (_, all) = last_day.get_json("/api/v1/dishonesty-list?state=all").await;
     assert_eq!(all["total"], 1, "{all}");
-    let gone = spawn_app(config, date(2029, 3, 1)).await;
+    let gone = spawn_app(config, date(2029, 10, 28)).await;
     let (_, all) = gone.get_json("/api/v1/dishonesty-list?state=all").await;
     assert_eq!(all["total"], 0, "{all}");
     let (_, inst) = gone

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use envcredit::bundle::records::Records;
 use envcredit::bundle::Dataset;
 
@@ -12,29 +10,8 @@ use crate::backends;
 use crate::helpers::*;
 
 /// Runs SQL directly against the test database, as an intruder with database access would.
-fn tamper(db: &TestDb, sql: &str) {
-    if db.url.starts_with("postgres") {
-        let mut conn = diesel::PgConnection::establish(&db.url).expect("connect");
-        conn.batch_execute(sql).expect("tamper");
-    } else {
-        let mut conn = diesel::SqliteConnection::establish(&db.url).expect("connect");
-        conn.batch_execute(sql).expect("tamper");
-    }
-}
-
-/// Overwrites the stored envelope of bundle `sequence` (of every bundle with `None`).
-fn replace_envelope(db: &TestDb, sequence: Option<u64>, bytes: &[u8]) {
-    let hex = hex::encode(bytes);
-    let value = if db.url.starts_with("postgres") {
-        format!("decode('{hex}', 'hex')")
-    } else {
-        format!("X'{hex}'")
-    };
-    let filter = sequence.map_or(String::new(), |s| format!(" WHERE sequence = {s}"));
-    tamper(
-        db,
-        &format!("UPDATE bundles SET envelope = {value}{filter}"),
-    );
+fn tamper(db: &TestDb, statements: &str) {
+    sql(db, statements);
 }
 
 async fn assert_withheld(app: &TestApp, n: u32) {
