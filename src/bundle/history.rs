@@ -160,7 +160,7 @@ impl History {
                 .latest
                 .keys()
                 .filter(|d| matches!(d, Dataset::Evaluation(_)))
-                .filter_map(|d| latest(d))
+                .filter_map(latest)
                 .flat_map(|year| bonus_despite_violation(year, bundle))
                 .collect(),
             Dataset::DishonestyList => Vec::new(),
@@ -381,18 +381,18 @@ fn compare<'a, T: 'a>(
     let mut old: BTreeMap<String, &'a T> = old.collect();
     for (index, (key, record)) in new.enumerate() {
         match old.remove(&key) {
-            Some(before) => {
+            Some(before)
                 if needs_reason(before, record)
-                    && (change(record).is_none() || change(record) == change(before))
-                {
-                    return Err(Rejection::at(
-                        Rule::ChangeReasonMissing,
-                        index,
-                        Some(key),
-                        "this record differs from its published version but carries no new change (kind, decision date, effective from, reason, reference)",
-                    ));
-                }
+                    && (change(record).is_none() || change(record) == change(before)) =>
+            {
+                return Err(Rejection::at(
+                    Rule::ChangeReasonMissing,
+                    index,
+                    Some(key),
+                    "this record differs from its published version but carries no new change (kind, decision date, effective from, reason, reference)",
+                ));
             }
+            Some(_) => {}
             None if added == Added::NeedsChange && change(record).is_none() => {
                 return Err(Rejection::at(
                     Rule::ChangeReasonMissing,

@@ -4,11 +4,13 @@
 An independent reading of the document (not of the Rust importer): it applies the document's
 "Verification order", steps 1-16, stops at the first failure and prints one line
 `FILE: [rule_id] message` (with `record N (KEY): ` before the rule id when one record is at
-fault, as the document's "Every rule id" table shows), exit 1; else `ok N bundles`, exit 0.
+fault, as the document's "Every rule id" table shows), exit 1; else `ok N bundles`, exit 0
+(exit 2: bad command line, e.g. a weak or non-canonical --key).
 
 Usage: bundle_check.py --key B64[:FROM..[UNTIL]] [--key ...] [--now RFC3339] [--standalone]
                        BUNDLE_FILE [BUNDLE_FILE ...]
-Points where the document is silent or ambiguous are marked `# DOC:`.
+Points where the document is silent or ambiguous are marked `# DOC:`. The document's judgement
+*warnings* (bid bonus kept despite a violation) are not rules and are not implemented.
 """
 import argparse, base64, datetime as dt, hashlib, json, re, sys, unicodedata
 from pathlib import Path
@@ -22,23 +24,19 @@ HOLIDAYS = Path(__file__).resolve().parents[2] / "src" / "domain" / "holidays.tx
 MAX_BUNDLE_BYTES, MAX_RECORDS, MAX_RECORD_BYTES = 268435456, 1000000, 65536
 ZERO_HASH = "0" * 64
 
-
 class Fail(Exception):
     def __init__(self, rule, msg, where=""):
         super().__init__(msg)
         self.rule, self.msg, self.where = rule, msg, where
 
-
 def fail(rule, msg, where=""):
     raise Fail(rule, msg, where)
-
 
 # ---------------------------------------------------------------- JSON, base64, canonical bytes
 
 class Obj(dict):
     """A parsed JSON object that remembers duplicated member names."""
     dups = ()
-
 
 def _pairs(pairs):
     o = Obj()
@@ -47,13 +45,10 @@ def _pairs(pairs):
     o.dups = dups
     return o
 
-
 def _no_constant(name):
     raise ValueError(f"{name} is not JSON")
 
-
 DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
-
 
 def has_surrogate(v):
     if isinstance(v, str):
@@ -62,7 +57,6 @@ def has_surrogate(v):
         return any(has_surrogate(k) or has_surrogate(x) for k, x in v.items())
     return isinstance(v, list) and any(has_surrogate(x) for x in v)
 
-
 def loads_strict(text):
     """One JSON value (white space around allowed); ValueError on anything else."""
     v = DECODER.decode(text)  # rejects a BOM, trailing data, NaN/Infinity
@@ -70,9 +64,7 @@ def loads_strict(text):
         raise ValueError("lone surrogate in a \\u escape")
     return v
 
-
 B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-
 
 def b64_canonical(s):
     """Bytes of canonical padded standard base64, or None."""
@@ -81,14 +73,11 @@ def b64_canonical(s):
     b = base64.b64decode(s)
     return b if base64.b64encode(b).decode() == s else None  # non-zero unused bits
 
-
 ESC = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
 
 def jstr(s):
     """A string as section "Canonical form" writes it."""
     return '"' + "".join(ESC.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 else c) for c in s) + '"'
-
 
 def canonical(v):
     """Canonical bytes (as str) of a JSON value: sorted members, compact, integers."""
@@ -104,14 +93,11 @@ def canonical(v):
         return str(v)
     return json.dumps(v)  # floats: not canonical, written only so a signer can make bad bundles
 
-
 def first_diff(a, b):
     return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
-
 def short(h):
     return f"{h[:4]}…{h[-4:]}"
-
 
 # ---------------------------------------------------------------- Keys (Ed25519 strictness)
 
@@ -119,7 +105,6 @@ P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
 D = -121665 * pow(121666, P - 2, P) % P
 SQRT_M1 = pow(2, (P - 1) // 4, P)
-
 
 def decode_point(b):
     """Affine point of a canonical encoding, or None (RFC 8032 §5.1.3, plus y < p)."""
@@ -135,13 +120,11 @@ def decode_point(b):
         return None
     return (P - x if x & 1 != sign else x, y)
 
-
 def small_order(pt):
     for _ in range(3):  # [8]pt
         (x1, y1), t = pt, D * pt[0] * pt[0] * pt[1] * pt[1] % P
         pt = (2 * x1 * y1 * pow(1 + t, P - 2, P) % P, (y1 * y1 + x1 * x1) * pow(1 - t, P - 2, P) % P)
     return pt == (0, 1)
-
 
 def load_key(spec):
     """--key B64[:FROM..[UNTIL]] -> (keyid, raw, from, until)."""
@@ -149,14 +132,13 @@ def load_key(spec):
     raw = b64_canonical(b64.strip())
     pt = decode_point(raw) if raw is not None and len(raw) == 32 else None
     if pt is None or small_order(pt):
-        sys.exit(f"bad --key {spec!r}: not canonical base64 of a canonical, not small-order Ed25519 point")
+        print(f"bad --key {spec!r}: not canonical base64 of a canonical, not small-order Ed25519 point", file=sys.stderr)
+        sys.exit(2)
     lo, _, hi = rng.partition("..")
     return hashlib.sha256(raw).hexdigest(), raw, int(lo or 1), (int(hi) if hi else None)
 
-
 def pae(ptype: bytes, payload: bytes) -> bytes:
     return b"ENVCREDIT-MANIFEST-v2 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
-
 
 def verify_strict(raw_key, sig, msg):
     """verify_strict: S < L, R canonical and not small order, A not small order (checked at load)."""
@@ -169,12 +151,10 @@ def verify_strict(raw_key, sig, msg):
     except InvalidSignature:
         return False
 
-
 # ---------------------------------------------------------------- Merkle tree (RFC 6962)
 
 def leaf_hash(rec: bytes):
     return hashlib.sha256(b"\x00" + rec).digest()
-
 
 def mth(leaves):
     if not leaves:
@@ -184,16 +164,13 @@ def mth(leaves):
     k = 1 << ((len(leaves) - 1).bit_length() - 1)  # largest power of two < n
     return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
 
-
 def merkle_root(records):
     return mth([leaf_hash(r) for r in records]).hex()
-
 
 # ---------------------------------------------------------------- Working-day calendar
 
 def _day(tok, year):
     return dt.date.fromisoformat(tok if len(tok) == 10 else f"{year}-{tok}")
-
 
 class Calendar:
     """src/domain/holidays.txt, as its header describes it."""
@@ -237,7 +214,6 @@ class Calendar:
             n += self.working(d)
         return d
 
-
 # ---------------------------------------------------------------- Envelope and signature (steps 1-5)
 
 def check_envelope(raw, keys):
@@ -247,6 +223,11 @@ def check_envelope(raw, keys):
         env = loads_strict(raw.decode("utf-8"))  # a BOM is kept by "utf-8" and refused by the parser
     except ValueError as e:
         fail("envelope_not_json", f"envelope is not valid JSON: {e}")
+    # DOC: "Checking an envelope (order)" says: parse, *require the exact layout, and decode* payload
+    # and sig, then (step 2 there) check payloadType "and, for a bundle, records to be present" -
+    # i.e. layout before base64 and a missing `records` after the layout, next to payload_type. The
+    # "Verification order" puts `records` in its step 2 (envelope_malformed) and base64 before the
+    # layout. The Verification order is followed here.
     # DOC: step 2 lists its rule ids but not their order among themselves; checked here in the
     # table's order: malformed (shape, duplicates, missing, types) before unknown fields, base64,
     # count, length, keyid, layout. (serde would report an unknown field met before a missing one.)
@@ -267,8 +248,7 @@ def check_envelope(raw, keys):
                 fail("envelope_unknown_field", f"{where} has unknown field {json.dumps(k, ensure_ascii=False)}")
     dec = {}
     for name, value in [("payload", env["payload"])] + [("sig", s["sig"]) for s in env["signatures"]] + [("records", env["records"])]:
-        dec.setdefault(name, b64_canonical(value))
-        if b64_canonical(value) is None:
+        if dec.setdefault(name, b64_canonical(value)) is None or b64_canonical(value) is None:
             fail("envelope_base64", f"envelope field {name} is not canonical standard base64 with padding")
     if len(env["signatures"]) != 1:
         fail("signature_count", f"envelope must have exactly one signature, found {len(env['signatures'])}")
@@ -296,14 +276,12 @@ def check_envelope(raw, keys):
         fail("signature_invalid", "signature does not verify for this payload with the given key")
     return payload, dec["records"], key
 
-
-# ---------------------------------------------------------------- Payload (the manifest) and the records (step 6)
+# ---------------------------------------------------------------- Payload (the manifest) (step 6), the records array (step 10)
 
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TIME_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})([+-])([0-9]{2}):([0-9]{2})")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DATASET_RE = re.compile(r"evaluation-([0-9]{4})|dishonesty-list|violations")
-
 
 def parse_date(s):
     if isinstance(s, str) and DATE_RE.fullmatch(s):
@@ -312,7 +290,6 @@ def parse_date(s):
         except ValueError:
             pass
     return None
-
 
 def parse_created_at(s):
     # DOC: silent on "-00:00" (RFC 3339's "unknown offset": accepted here, it matches ±HH:MM), on a
@@ -324,10 +301,8 @@ def parse_created_at(s):
     off = dt.timedelta(hours=int(m[6]), minutes=int(m[7])) * (1 if m[5] == "+" else -1)
     return dt.datetime(d.year, d.month, d.day, int(m[2]), int(m[3]), int(m[4]), tzinfo=dt.timezone(off))
 
-
 def is_int(v):
     return type(v) is int
-
 
 MANIFEST = {"format_version": is_int, "dataset": lambda v: isinstance(v, str), "sequence": is_int,
             "previous_hash": lambda v: isinstance(v, str) and HEX64.fullmatch(v),
@@ -335,7 +310,6 @@ MANIFEST = {"format_version": is_int, "dataset": lambda v: isinstance(v, str), "
             "hash_algorithm": lambda v: isinstance(v, str),
             "merkle_root": lambda v: isinstance(v, str) and HEX64.fullmatch(v)}
 EVALUATION = ("publicity_date", "objection_deadline", "publication_date")
-
 
 def parse_manifest(payload):
     def bad(msg):
@@ -379,12 +353,10 @@ def parse_manifest(payload):
     m["_created"] = parse_created_at(m["created_at"])
     return m
 
-
 WS = " \t\n\r"
 
-
 def parse_records_array(data):
-    """(list of each record's exact text, list of parsed values); step 6."""
+    """(list of each record's exact bytes, list of parsed values); step 10."""
     try:
         s = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -430,7 +402,6 @@ def parse_records_array(data):
              f"space: it differs from byte {len(s[:first_diff(s, want)].encode())}")
     return [r.encode() for r in raws], vals
 
-
 # ---------------------------------------------------------------- Records: strict parse and canonical form (step 13)
 
 COUNTIES = ("330402", "330411", "330421", "330424", "330481", "330482", "330483")
@@ -452,10 +423,8 @@ LISTING = {"code": (1, STR), "name": (1, STR), "decision_number": (1, STR), "rea
 VIOLATION = {"code": (1, STR), "name": (1, STR), "decision_number": (1, STR), "authority": (1, STR),
              "description": (1, STR), "decided_on": (1, DATE), "change": (0, CHANGE)}
 
-
 def schema(dataset):
     return RESULT if dataset.startswith("evaluation-") else LISTING if dataset == "dishonesty-list" else VIOLATION
-
 
 def conform(v, t, path):
     """Error text, or None; `t` is STR, INT, DATE, a tuple of allowed values, [elem] or {member: (required, t)}."""
@@ -493,7 +462,6 @@ def conform(v, t, path):
         return None
     return None if ok else f"{path} {json.dumps(v, ensure_ascii=False)} is not of its type or form"
 
-
 def normalise(v, t):
     """The record as a typed value: absent optional members (null, and empty arrays) omitted."""
     if isinstance(t, dict):
@@ -502,10 +470,8 @@ def normalise(v, t):
         return [normalise(x, t[0]) for x in v]
     return v
 
-
 def record_key(r, dataset):
     return (r["code"],) if dataset.startswith("evaluation-") else (r["code"], r["decision_number"])
-
 
 def check_records_form(raws, vals, dataset):
     t = schema(dataset)
@@ -522,7 +488,6 @@ def check_records_form(raws, vals, dataset):
         if canonical(normalise(v, t)).encode() != raw:
             fail("record_canonical", "record is not in canonical form (sorted keys, no white space, no null or empty optional fields)", where)
 
-
 # ---------------------------------------------------------------- Records: the rules (step 14)
 
 USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -531,17 +496,19 @@ TEXT_MAX = {"name": 200, "former_names": 200, "cma_certificate": 64, "art11.desc
             "objection.outcome": 500, "change.reason": 500, "change.reference": 100, "decision_number": 100,
             "reason": 500, "authority": 100, "description": 1000}
 
-
 def check_code(code):
     # DOC: the document does not define the code: GB 32100-2015 is assumed (18 characters of
     # 0-9 A-H J-N P-R T U W-Y, weights 3^i mod 31, check = (31 - sum mod 31) mod 31). It is silent on
     # the embedded organisation code's own check digit (GB 11714), not checked here.
+    # DOC: under GB 32100 the document's own example codes are invalid: 91330400MA2B9GX93J (its
+    # `code_check` example says "check character is K, expected J"; GB 32100 expects 5),
+    # 91330402MA2CC7XN4Y (expects B), 91330483MA2D0QEF4H (expects R) - so the History worked
+    # example fails `code_check`. Every code in demo/bundles passes GB 32100.
     if len(code) != 18 or any(c not in USCC for c in code):
         fail("code_check", f"code {json.dumps(code, ensure_ascii=False)} is not 18 characters of the unified social credit code alphabet")
     want = USCC[(31 - sum(USCC.index(c) * w for c, w in zip(code, USCC_W)) % 31) % 31]
     if code[17] != want:
         fail("code_check", f"code {json.dumps(code)}: check character is {code[17]}, expected {want}")
-
 
 def check_text(v, path=""):
     """Section "Text", over every string member of the record (in canonical member order)."""
@@ -572,18 +539,14 @@ def check_text(v, path=""):
         if v[0].isspace() or v[-1].isspace():
             fail("text", f"{path} starts or ends with white space")
 
-
 def grade_band(t):
     return "A" if t >= 9000 else "B" if t >= 8000 else "C" if t >= 7000 else "D" if t >= 6000 else "E"
-
 
 def risk_band(t):
     return "low" if t >= 8000 else "medium" if t >= 6000 else "high"
 
-
 def pts(h):
     return f"{'-' if h < 0 else ''}{abs(h) // 100}.{abs(h) % 100:02d}"
-
 
 def check_result(r, m):
     """Section "Evaluation result"; rules in the order of step 14."""
@@ -628,7 +591,6 @@ def check_result(r, m):
         if c["kind"] == "correction" and c["effective_from"] != start:
             fail("change_dates", f"a correction is effective from the original publication ({start}), not {c['effective_from']}")
 
-
 def check_change_after(c, floor, what):
     # DOC: for listings and violations the document only says "a change is dated before the
     # publicity date (or the listing or decision)": read as decision_date and effective_from not
@@ -637,7 +599,6 @@ def check_change_after(c, floor, what):
     for k in ("decision_date", "effective_from"):
         if c and c[k] < floor:
             fail("change_dates", f"change {k} {c[k]} is before the {what} {floor}")
-
 
 def check_listing(r):
     st, f, e = r["state"], r.get("in_force_from"), r.get("ended_on")
@@ -651,7 +612,6 @@ def check_listing(r):
     if chain != sorted(chain):
         fail("listing_dates", "listing dates must run listed_on ≤ in_force_from ≤ ended_on")
 
-
 def check_dates(r, made):
     """Section "Dates": every date a record reports as having happened, 2000-01-01 ..= made."""
     o, c = r.get("objection") or {}, r.get("change") or {}
@@ -662,7 +622,6 @@ def check_dates(r, made):
     for name, d in found:
         if not "2000-01-01" <= d <= made:
             fail("dates", f"{name} {d} is outside 2000-01-01..={made} (the day the bundle was made)")
-
 
 def check_record_rules(vals, m):
     ds, made = m["dataset"], m["created_at"][:10]
@@ -684,7 +643,6 @@ def check_record_rules(vals, m):
             f.where = where
             raise
 
-
 def check_keys_and_names(vals, ds):
     """Section "Keys and order" and `name_twin` (step 15)."""
     keys = [tuple(x.encode() for x in record_key(r, ds)) for r in vals]
@@ -701,7 +659,6 @@ def check_keys_and_names(vals, ds):
         code = seen.setdefault(unicodedata.normalize("NFKC", r["name"]), r["code"])
         if code != r["code"]:
             fail("name_twin", f"name {json.dumps(r['name'], ensure_ascii=False)} is, after NFKC normalisation, the name of {code}", f"record {i} ({r['code']}): ")
-
 
 # ---------------------------------------------------------------- Evaluation dates (step 12)
 
@@ -735,7 +692,6 @@ def check_evaluation_dates(m, cal):
     if want.isoformat() != od:
         fail("objection_deadline", f"objection deadline {od} does not match the calendar: publicity on {pd} gives {want} (5 working days, Art. 16)")
 
-
 # ---------------------------------------------------------------- The chain (step 9) and History (step 16)
 
 def check_chain(b, accepted):
@@ -752,13 +708,10 @@ def check_chain(b, accepted):
         fail("previous_hash", f"previous hash {short(b['m']['previous_hash'])} is not the hash of the last accepted bundle {short(want)}")
     return True
 
-
 def latest(accepted, ds):
     return next((a for a in reversed(accepted) if a["ds"] == ds), None)
 
-
 RANK = {"publicity": 0, "in_force": 1, "repaired": 2, "removed": 2}
-
 
 def forward_step(old, new):
     """A listing moving forward through its procedure (section "History")."""
@@ -768,7 +721,6 @@ def forward_step(old, new):
     so, sn = old["state"], new["state"]
     return (rest(old) == rest(new) and RANK[sn] >= RANK[so] and not (RANK[so] == 2 and sn != so)
             and all(k not in old or old[k] == new.get(k) for k in ("in_force_from", "ended_on")))
-
 
 def check_year_order(b, accepted):
     # DOC: "publication dates increase with the year" is read as strictly increasing, over each
@@ -786,7 +738,6 @@ def check_year_order(b, accepted):
         if phi and not plo:
             fail("year_order", f"{lo} is still in publicity while {hi} is published ({phi})")
 
-
 def check_history(b, accepted, now):
     m, ds = b["m"], b["ds"]
     prev = accepted[-1] if accepted else None
@@ -795,6 +746,8 @@ def check_history(b, accepted, now):
         fail("created_at_order", f"created at {m['created_at']}, before bundle {prev['seq']} ({prev['m']['created_at']}): time runs forward along the chain")
     if now and m["_created"] > now + dt.timedelta(days=1):
         fail("created_at_future", f"created at {m['created_at']}, more than one day after this registry's clock ({now.isoformat()})")
+    # DOC: step 16 lists institution_count_drop before art11_listing; the "Every rule id" table
+    # lists them the other way round. Step 16's order is followed.
     last = latest(accepted, ds)
     old = {record_key(r, ds): (raw, r) for raw, r in zip(last["raws"], last["vals"])} if last else {}
     new_keys = {record_key(r, ds) for r in b["vals"]}
@@ -821,13 +774,13 @@ def check_history(b, accepted, now):
     elif last:
         check_removed(old, new_keys)
         check_changes(b, old, forward_step if ds == "dishonesty-list" else (lambda o, n: False), new_ok=True)
-
+    if ds == "dishonesty-list":
+        check_art11_listing(b, accepted)
 
 def check_removed(old, new_keys):
     for k in old:
         if k not in new_keys:
             fail("published_record_removed", f"published record {'/'.join(k)} is missing from this snapshot; published records are never dropped")
-
 
 def check_changes(b, old, allowed, new_ok=False):
     for i, (raw, r) in enumerate(zip(b["raws"], b["vals"])):
@@ -841,7 +794,6 @@ def check_changes(b, old, allowed, new_ok=False):
         if raw != oraw and not allowed(o, r) and ("change" not in r or r["change"] == o.get("change")):
             fail("change_reason_missing", "this record differs from its published version but carries no new change (kind, decision date, effective from, reason, reference)", f"record {i} ({r['code']}): ")
 
-
 def check_count_drop(b, accepted):
     ev, year = b["m"]["evaluation"], int(b["ds"][-4:])
     prev = latest(accepted, f"evaluation-{year - 1}")
@@ -852,23 +804,34 @@ def check_count_drop(b, accepted):
             and 5 * len(b["vals"]) < 4 * len(prev["vals"]):
         fail("institution_count_drop", f"{b['ds']} holds {len(b['vals'])} institutions, fewer than four fifths of {prev['ds']}'s {len(prev['vals'])}; set \"count_drop_acknowledged\":true in the manifest if that is right")
 
+def in_force_on(x, day):
+    """A listing in force on `day` (section "History", `art11_listing`)."""
+    # DOC: the listing table says "only `in_force` (issued) counts as in force", while this rule
+    # counts in_force, repaired and removed listings (in force *then*). A listing in state
+    # publicity that carries an in_force_from (allowed by "required: unless publicity") never counts.
+    return x["state"] != "publicity" and x.get("in_force_from", "9999-12-31") <= day \
+        and ("ended_on" not in x or x["ended_on"] > day)
 
 def check_art11_listing(b, accepted):
-    ev, dl = b["m"]["evaluation"], latest(accepted, "dishonesty-list")
-    # DOC: the listing table says "only in_force counts as in force" while this rule counts
-    # in_force, repaired and removed listings; "no ended_on before it" keeps a listing ended on the
-    # publicity date itself. Checked only when a published year's bundle comes, against the
-    # dishonesty list accepted *before* it; a later dishonesty-list bundle re-checks nothing.
-    if "publication_date" not in ev or not dl:
+    """`art11_listing`, checked whichever of the published year and the dishonesty list comes later."""
+    # DOC: when the list comes later, "record N (KEY)" is read as the *listing* at fault in the list
+    # bundle (the document's one example names a result's code); the published years are each
+    # year's latest accepted snapshot with a publication_date, checked in year order.
+    if b["ds"] == "dishonesty-list":
+        years = {a["ds"]: a for a in accepted if a["ds"].startswith("evaluation-")}
+        pairs = [(i, x, y, r) for i, x in enumerate(b["vals"]) for _, y in sorted(years.items())
+                 if "publication_date" in y["m"]["evaluation"] for r in y["vals"] if r["code"] == x["code"]]
+    elif "publication_date" in b["m"]["evaluation"] and latest(accepted, "dishonesty-list"):
+        pairs = [(i, x, b, r) for i, r in enumerate(b["vals"]) for x in latest(accepted, "dishonesty-list")["vals"]
+                 if r["code"] == x["code"]]
+    else:
         return
-    pd = ev["publicity_date"]
-    for i, r in enumerate(b["vals"]):
-        for x in dl["vals"]:
-            if x["code"] == r["code"] and x["state"] != "publicity" and x.get("in_force_from", "9999") <= pd \
-                    and not ("ended_on" in x and x["ended_on"] < pd) \
-                    and not any(a["ground"] == 5 for a in r.get("art11", [])):
-                fail("art11_listing", f"listing {x['decision_number']} was in force on the publicity date {pd}, so this result needs an Art. 11 finding with ground 5", f"record {i} ({r['code']}): ")
-
+    for i, x, y, r in pairs:
+        pd = y["m"]["evaluation"]["publicity_date"]
+        if in_force_on(x, pd) and not any(a["ground"] == 5 for a in r.get("art11", [])):
+            at = x if b is not y else r
+            fail("art11_listing", f"listing {x['decision_number']} was in force on {y['ds']}'s publicity date {pd}, so the "
+                 f"result of {r['code']} needs an Art. 11 finding with ground 5", f"record {i} ({at['code']}): ")
 
 # ---------------------------------------------------------------- Verification order
 
@@ -876,7 +839,6 @@ def verify_bundle(raw, keys, accepted, cal, standalone, now):
     """Steps 1-16 for one bundle; returns its accepted form, or None for a no-op."""
     payload, records, key = check_envelope(raw, keys)                                   # 1-5
     m = parse_manifest(payload)                                                          # 6
-    raws, vals = parse_records_array(records)
     if m["format_version"] != 2:                                                         # 7
         fail("format_version", f"format version {m['format_version']} is not supported (expected 2)")
     if m["hash_algorithm"] != "sha256":
@@ -886,10 +848,11 @@ def verify_bundle(raw, keys, accepted, cal, standalone, now):
     keyid, _, lo, hi = key                                                               # 8
     if not (lo <= m["sequence"] and (hi is None or m["sequence"] <= hi)):
         fail("key_not_trusted_for_sequence", f"key {short(keyid)} is trusted for sequence {lo}..={'' if hi is None else hi}, not for sequence {m['sequence']}")
-    b = {"seq": m["sequence"], "hash": hashlib.sha256(payload).hexdigest(), "m": m, "ds": m["dataset"], "raws": raws, "vals": vals}
+    b = {"seq": m["sequence"], "hash": hashlib.sha256(payload).hexdigest(), "m": m, "ds": m["dataset"]}
     if not standalone and not check_chain(b, accepted):                                 # 9
         return None
-    if m["record_count"] != len(raws):                                                   # 10
+    b["raws"], b["vals"] = raws, vals = parse_records_array(records)                    # 10
+    if m["record_count"] != len(raws):
         fail("record_count", f"manifest says {m['record_count']} records, the bundle holds {len(raws)}")
     if len(raws) > MAX_RECORDS:
         fail("size_limit", f"{len(raws)} records, more than the limit of {MAX_RECORDS}")
@@ -907,7 +870,6 @@ def verify_bundle(raw, keys, accepted, cal, standalone, now):
         check_history(b, accepted, now)
     return b
 
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--key", action="append", required=True, help="trusted public key, base64[:FROM..[UNTIL]]")
@@ -918,7 +880,8 @@ def main(argv=None):
     keys = {k[0]: k for k in map(load_key, a.key)}
     now = dt.datetime.fromisoformat(a.now.replace("Z", "+00:00")) if a.now else None
     if now and now.tzinfo is None:
-        sys.exit("--now needs an offset")
+        print("--now needs an offset", file=sys.stderr)
+        sys.exit(2)
     cal, accepted = Calendar(), []
     for f in a.files:
         try:
@@ -930,7 +893,6 @@ def main(argv=None):
             accepted.append(b)
     print(f"ok {len(a.files)} bundles")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

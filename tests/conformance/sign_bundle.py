@@ -10,7 +10,8 @@ it from building the bytes. Usage:
 
 RECORDS_JSON is a JSON array of record objects (any member order, any white space). Test-only
 options: --objection-deadline D (instead of the calendar's), --no-sort (keep the given order,
-allow duplicate keys), --raw (the array holds strings: each record's exact bytes, used as is).
+allow duplicate keys), --raw (the array holds strings: each record's exact bytes, used as is and
+in the given order).
 """
 import argparse, base64, hashlib, json, sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def main(argv=None):
     ap.add_argument("--objection-deadline", help="test only: write this instead of the calendar's")
     ap.add_argument("--count-drop-acknowledged", action="store_true")
     ap.add_argument("--no-sort", action="store_true", help="test only: keep the order, allow duplicates")
-    ap.add_argument("--raw", action="store_true", help="test only: records are given as their exact text")
+    ap.add_argument("--raw", action="store_true", help="test only: records are given as their exact text, kept in order")
     ap.add_argument("records")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args(argv)
@@ -56,7 +57,7 @@ def main(argv=None):
     given = json.loads(Path(a.records).read_text(encoding="utf-8"))
     records = list(given) if a.raw else [canonical(r) for r in given]
     # 2. Sorted by key; duplicates refused.
-    if not a.no_sort:
+    if not (a.no_sort or a.raw):
         records.sort(key=lambda r: sort_key(r, a.dataset))
         keys = [sort_key(r, a.dataset) for r in records]
         if len(set(keys)) != len(keys):
@@ -64,7 +65,8 @@ def main(argv=None):
     data = [r.encode("utf-8") for r in records]
     # 3. Leaf hashes and the RFC 6962 root.
     root = merkle_root(data)
-    # 4. The manifest, members in the documented order.
+    # 4. The manifest, members in the documented order. (Step 4 names only sequence, previous_hash,
+    #    record_count, merkle_root and the dates; the others come from the "Manifest" table.)
     members = [("format_version", "2"), ("dataset", jstr(a.dataset)), ("sequence", str(a.sequence)),
                ("previous_hash", jstr(previous_hash(a.previous))), ("created_at", jstr(a.created_at)),
                ("record_count", str(len(data))), ("hash_algorithm", jstr("sha256")), ("merkle_root", jstr(root))]
