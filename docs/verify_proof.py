@@ -139,6 +139,11 @@ def verify_bundle(data, key, raw_key, from_seq=1, until_seq=None):
         raise Fail("envelope_malformed: a bundle carries records")
     manifest_only = {k: v for k, v in env.items() if k != "records"}
     m, payload = signed_manifest(manifest_only, key, raw_key, from_seq, until_seq)
+    sig = env["signatures"][0]  # the file is exactly its one layout, byte for byte
+    exact = '{"payloadType":%s,"payload":%s,"signatures":[{"keyid":%s,"sig":%s}],"records":%s}\n' % \
+        tuple(json.dumps(v) for v in (env["payloadType"], env["payload"], sig["keyid"], sig["sig"],
+                                      env["records"]))
+    if exact.encode() != data: raise Fail("envelope_layout: the file is not the envelope's one layout")
     raw = b64(env["records"], "records")
     records = strict_json(raw, "records")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -146,8 +151,8 @@ def verify_bundle(data, key, raw_key, from_seq=1, until_seq=None):
     if len(records) != m["record_count"]:
         raise Fail(f"record_count: {len(records)} records, the manifest says {m['record_count']}")
     leaves = [canonical(r) for r in records]  # each record's exact bytes, if the array is canonical
-    if b"[" + b",".join(leaves) + b"]" != raw:
-        raise Fail("record_canonical: a record is not in canonical form")
+    if b"[" + b",".join(leaves) + b"]" != raw:  # white space, or a record not canonical
+        raise Fail("records_layout: the records are not exactly [r,r,…], each record canonical")
     if merkle_root([leaf_hash(r) for r in leaves]).hex() != m["merkle_root"]:
         raise Fail("merkle_root: the records do not hash to the signed Merkle root")
     keys = [(r.get("code"), r.get("decision_number", "")) for r in records]  # sorted by bytes

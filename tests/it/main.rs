@@ -10,6 +10,7 @@ mod attacks;
 mod browser;
 mod cache;
 mod cli;
+mod conformance;
 mod crash;
 mod demo;
 mod flags;

@@ -29,9 +29,9 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify_proof.py")
 }
 
-/// Whether `python3` can import the Ed25519 verifier the script uses; `false` after saying
+/// Whether `python3` can import the Ed25519 verifier the scripts use; `false` after saying
 /// loudly that the test is skipped; panics instead when `ENVCREDIT_REQUIRE_PYTHON=1`.
-fn python_or_skip() -> bool {
+pub fn python_or_skip() -> bool {
     let probe = Command::new("python3")
         .args([
             "-c",
@@ -50,7 +50,7 @@ fn python_or_skip() -> bool {
         panic!("ENVCREDIT_REQUIRE_PYTHON=1 but {missing}");
     }
     eprintln!(
-        "SKIPPED: docs/verify_proof.py tests: {missing} (python3 -m pip install cryptography; \
+        "SKIPPED: Python reference script tests: {missing} (python3 -m pip install cryptography; \
          set ENVCREDIT_REQUIRE_PYTHON=1 to make this a failure)"
     );
     false
@@ -270,21 +270,42 @@ async fn python_reference_verifier_checks_demo_proofs_and_bundles() {
         )),
         "{stdout}"
     );
-    let mut envelope: Value = serde_json::from_slice(&bytes).expect("json");
-    let records = STANDARD
-        .decode(envelope["records"].as_str().expect("records"))
-        .expect("base64");
-    let edited = String::from_utf8(records).expect("utf-8").replacen(
-        "\"grade\":\"C\"",
-        "\"grade\":\"B\"",
-        1,
+    // The bundle with other records beside its signed manifest, written in its exact layout.
+    let envelope: Value = serde_json::from_slice(&bytes).expect("json");
+    let encoded = envelope["records"].as_str().expect("records");
+    let records = String::from_utf8(STANDARD.decode(encoded).expect("base64")).expect("utf-8");
+    let with_records = |name: &str, records: &str| {
+        let file = String::from_utf8(bytes.to_vec()).expect("utf-8").replacen(
+            encoded,
+            &STANDARD.encode(records),
+            1,
+        );
+        std::fs::write(dir.join(name), file).expect("write");
+    };
+    with_records(
+        "tampered.bundle.json",
+        &records.replacen("\"grade\":\"C\"", "\"grade\":\"B\"", 1),
     );
-    envelope["records"] = Value::String(STANDARD.encode(edited));
-    write_json(dir, "tampered.bundle.json", &envelope);
     fails(
         dir,
         &["--bundle", "tampered.bundle.json", &key],
         "merkle_root",
+    );
+    // The same records with white space between them: other bytes than the documented layout.
+    with_records("spaced.bundle.json", &records.replace("},{", "}, {"));
+    fails(
+        dir,
+        &["--bundle", "spaced.bundle.json", &key],
+        "records_layout",
+    );
+    // The envelope itself in another layout (a second final newline).
+    let mut longer = bytes.to_vec();
+    longer.push(b'\n');
+    std::fs::write(dir.join("longer.bundle.json"), longer).expect("write");
+    fails(
+        dir,
+        &["--bundle", "longer.bundle.json", &key],
+        "envelope_layout",
     );
 }
 
