@@ -83,6 +83,7 @@ fn records(mode: u8, records: &[u8]) {
         hash_algorithm: HASH_ALGORITHM.to_string(),
         merkle_root: merkle::root(&leaves),
         evaluation,
+        count_drop_acknowledged: None,
     };
     let payload = manifest_bytes(&manifest).expect("a manifest serializes");
     let bundle = sign_bundle(demo_key(), &payload, records).to_bytes();

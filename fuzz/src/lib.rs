@@ -63,6 +63,7 @@ const UNAUTHENTICATED_RULES: &[&str] = &[
     "signature_count",
     "signature_length",
     "signature_keyid_format",
+    "envelope_layout",
     "payload_type",
     "key_unknown",
     "signature_key_mismatch",
