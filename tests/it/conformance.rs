@@ -93,7 +93,10 @@ async fn served_chain(db: TestDb) {
     }
     assert!(files.len() >= 5, "{} bundles served", files.len());
     let ok = docs_verifier(DEMO_PUBLIC, &files).expect("the served chain passes");
-    assert!(ok.starts_with(&format!("ok {} bundles", files.len())), "{ok}");
+    assert!(
+        ok.starts_with(&format!("ok {} bundles", files.len())),
+        "{ok}"
+    );
 }
 backends!(served_bundles_pass_the_documents_verifier, served_chain);
 

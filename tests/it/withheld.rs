@@ -193,6 +193,14 @@ async fn the_attack(db: TestDb) {
         .get_json(&format!("/api/v1/institutions/{listed}"))
         .await;
     assert_eq!(status, 500);
+    // Not even "not found": the unverified bundle might name any code.
+    let (status, problem) = flag(&app, &code(9999), "2026-11-27").await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (500, Some("/problems/integrity"))
+    );
+    let absent = joint(&app, &code(9999), None).await;
+    assert_eq!(absent["items"][0]["status"], "withheld", "{absent}");
     // Revision 5 is wholly verified: its answer (no list yet) is given, labelled revision 5.
     let past = joint(&app, &listed, Some(5)).await;
     assert_eq!(past["items"][0]["status"], "found", "{past}");

@@ -572,15 +572,19 @@ pub async fn get_flag(
     let receipt_key = query.receipt.then(|| receipts::key(&state)).transpose()?;
     let registry = state.live.at(query.revision)?;
     let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    if let (Some(unknown), Ok(_)) = (
+        registry.unknown_on(as_of),
+        CreditCode::normalize_query(&code),
+    ) {
+        // Even "not found" is unknown: the unverified bundles may hold the code.
+        return Err(unknown.error());
+    }
     let inst = match lookup(&registry, &code) {
         Lookup::Found(inst) => inst,
         Lookup::Invalid(e) => return Err(e.into()),
         Lookup::NotFound => return Err(Error::NotFound(format!("institution {}", code.trim()))),
         Lookup::Withheld => return Err(Error::Integrity(code.trim().to_string())),
     };
-    if let Some(unknown) = registry.unknown_on(as_of) {
-        return Err(unknown.error());
-    }
     let mut body = FlagResponse {
         data: DataInfo::of(&registry),
         as_of,
