@@ -136,18 +136,6 @@ async fn flag(app: &TestApp, n: u32, query: &str) -> Value {
     body
 }
 
-async fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.address))
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json body"))
-}
-
 /// Art. 18, 19: before, on and after each publication and during the next year's publicity;
 /// an institution absent from the new year; a correction; Art. 11 findings.
 async fn flags_over_time(db: TestDb) {
@@ -393,7 +381,7 @@ async fn batch(db: TestDb) {
             {"code": code(3)},
         ]
     });
-    let (status, body) = post_json(&app, "/api/v1/flags/batch", &request).await;
+    let (status, body) = app.post_json("/api/v1/flags/batch", &request).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["revision"]["sequence"], 5);
     assert_eq!(body["total"], 7);
@@ -433,12 +421,12 @@ async fn batch(db: TestDb) {
     assert_eq!(items[6]["bid_flag"], "penalty");
 
     // The short form, today by default, at an earlier revision.
-    let (status, body) = post_json(
-        &app,
-        "/api/v1/flags/batch",
-        &json!({"codes": [code(5)], "revision": 2}),
-    )
-    .await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/flags/batch",
+            &json!({"codes": [code(5)], "revision": 2}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["revision"]["sequence"], 2);
     assert_eq!(body["items"][0]["as_of"], "2025-10-01");
@@ -448,13 +436,16 @@ async fn batch(db: TestDb) {
     let thousand: Vec<Value> = (0..1000)
         .map(|n| json!({"code": code(n), "as_of": "2025-01-10"}))
         .collect();
-    let (status, body) = post_json(&app, "/api/v1/flags/batch", &json!({"items": thousand})).await;
+    let (status, body) = app
+        .post_json("/api/v1/flags/batch", &json!({"items": thousand}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total"], 1000);
     assert_eq!(body["items"][1]["bid_flag"], "bonus");
     let too_many: Vec<String> = (0..1001).map(code).collect();
-    let (status, problem) =
-        post_json(&app, "/api/v1/flags/batch", &json!({"codes": too_many})).await;
+    let (status, problem) = app
+        .post_json("/api/v1/flags/batch", &json!({"codes": too_many}))
+        .await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (400, Some("bad-request"))
@@ -476,39 +467,36 @@ async fn batch(db: TestDb) {
         json!({"codes": [1]}),
         json!([code(1)]),
     ] {
-        let (status, problem) = post_json(&app, "/api/v1/flags/batch", &wrong).await;
+        let (status, problem) = app.post_json("/api/v1/flags/batch", &wrong).await;
         assert_eq!(
             (status, problem["code"].as_str()),
             (400, Some("bad-request")),
             "{wrong}"
         );
     }
-    let (status, problem) = post_json(
-        &app,
-        "/api/v1/flags/batch",
-        &json!({"codes": [], "revision": 9}),
-    )
-    .await;
+    let (status, problem) = app
+        .post_json("/api/v1/flags/batch", &json!({"codes": [], "revision": 9}))
+        .await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not-found")));
 
     // JSON Schema counts 2.0 as an integer; a fraction or a negative number is not a revision.
-    let (status, body) = post_json(
-        &app,
-        "/api/v1/flags/batch",
-        &json!({"codes": [code(5)], "revision": 2.0, "as_of": "2024-10-25"}),
-    )
-    .await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/flags/batch",
+            &json!({"codes": [code(5)], "revision": 2.0, "as_of": "2024-10-25"}),
+        )
+        .await;
     assert_eq!(
         (status, body["items"][0]["bid_flag"].as_str()),
         (200, Some("none"))
     );
     for revision in [json!(2.5), json!(-1)] {
-        let (status, _) = post_json(
-            &app,
-            "/api/v1/flags/batch",
-            &json!({"codes": [], "revision": revision}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(
+                "/api/v1/flags/batch",
+                &json!({"codes": [], "revision": revision}),
+            )
+            .await;
         assert_eq!(status, 400, "{revision}");
     }
 
@@ -521,7 +509,7 @@ async fn batch(db: TestDb) {
         .expect("request");
     assert_eq!(response.status().as_u16(), 415, "not sent as JSON");
     let huge = json!({"codes": [" ".repeat(300 * 1024)]});
-    let (status, _) = post_json(&app, "/api/v1/flags/batch", &huge).await;
+    let (status, _) = app.post_json("/api/v1/flags/batch", &huge).await;
     assert_eq!(status, 413);
 
     let response = app
@@ -559,7 +547,9 @@ async fn joint_punishment(db: TestDb) {
             {"code": "91330402MA000000"},
         ]
     });
-    let (status, body) = post_json(&app, "/api/v1/joint-punishment/batch", &request).await;
+    let (status, body) = app
+        .post_json("/api/v1/joint-punishment/batch", &request)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["revision"]["sequence"], 5);
     assert_eq!(body["total"], 8);
@@ -624,22 +614,22 @@ async fn joint_punishment(db: TestDb) {
     assert_eq!(items[7]["reason"], "length");
 
     let too_many: Vec<String> = (0..1001).map(code).collect();
-    let (status, problem) = post_json(
-        &app,
-        "/api/v1/joint-punishment/batch",
-        &json!({"codes": too_many}),
-    )
-    .await;
+    let (status, problem) = app
+        .post_json(
+            "/api/v1/joint-punishment/batch",
+            &json!({"codes": too_many}),
+        )
+        .await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (400, Some("bad-request"))
     );
-    let (status, body) = post_json(
-        &app,
-        "/api/v1/joint-punishment/batch",
-        &json!({"codes": [code(2)], "revision": 2}),
-    )
-    .await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/joint-punishment/batch",
+            &json!({"codes": [code(2)], "revision": 2}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         body["items"][0]["de_high_risk"], false,
@@ -736,13 +726,15 @@ async fn withheld(db: TestDb) {
     let (status, problem) = app.get_json(&format!("/api/v1/flags/{}", code(3))).await;
     assert_eq!((status, problem["code"].as_str()), (500, Some("integrity")));
     let codes = json!({"codes": [code(3), code(1)]});
-    let (status, body) = post_json(&app, "/api/v1/flags/batch", &codes).await;
+    let (status, body) = app.post_json("/api/v1/flags/batch", &codes).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["items"][0]["status"], "withheld");
     assert_eq!(body["items"][0]["reason"], "integrity");
     assert_eq!(body["items"][0]["bid_flag"], Value::Null);
     assert_eq!(body["items"][1]["bid_flag"], "bonus");
-    let (_, body) = post_json(&app, "/api/v1/joint-punishment/batch", &codes).await;
+    let (_, body) = app
+        .post_json("/api/v1/joint-punishment/batch", &codes)
+        .await;
     assert_eq!(body["items"][0]["status"], "withheld");
     assert_eq!(body["items"][0]["de_high_risk"], Value::Null);
     let text = app

@@ -30,18 +30,6 @@ fn config_with_receipts(db: &TestDb, dir: &Path) -> Config {
     config
 }
 
-async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.address))
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json body"))
-}
-
 fn bytes(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).expect("json")
 }
@@ -126,14 +114,14 @@ async fn round_trip(db: TestDb) {
 
     // A batch of flags (receipt asked for in the body) and of joint-punishment checks (in the
     // query): the receipt's answers are exactly the items.
-    let (status, batch) = post(
-        &app,
-        "/api/v1/flags/batch",
-        &json!({"as_of": "2025-06-01", "receipt": true,
+    let (status, batch) = app
+        .post_json(
+            "/api/v1/flags/batch",
+            &json!({"as_of": "2025-06-01", "receipt": true,
                 "items": [{"code": code(1)}, {"code": code(3), "as_of": "2024-10-24"},
                           {"code": "91330402MA0000001X"}, {"code": code(99)}]}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{batch}");
     let verified = receipt::verify(&bytes(&batch), &published_key).expect("batch verifies");
     assert_eq!(
@@ -151,12 +139,12 @@ async fn round_trip(db: TestDb) {
     );
     assert_eq!(verified.receipt.as_of, date(2025, 6, 1));
 
-    let (status, joint) = post(
-        &app,
-        "/api/v1/joint-punishment/batch?receipt=true",
-        &json!({"codes": [code(1), code(3)]}),
-    )
-    .await;
+    let (status, joint) = app
+        .post_json(
+            "/api/v1/joint-punishment/batch?receipt=true",
+            &json!({"codes": [code(1), code(3)]}),
+        )
+        .await;
     assert_eq!(status, 200, "{joint}");
     let verified = receipt::verify(&bytes(&joint), &published_key).expect("joint verifies");
     assert_eq!(
@@ -170,12 +158,12 @@ async fn round_trip(db: TestDb) {
         "today by the app's clock"
     );
     assert_eq!(verified.receipt.question.as_of, None);
-    let (_, no_receipt) = post(
-        &app,
-        "/api/v1/joint-punishment/batch?receipt=false",
-        &json!({"codes": [code(1)], "receipt": false}),
-    )
-    .await;
+    let (_, no_receipt) = app
+        .post_json(
+            "/api/v1/joint-punishment/batch?receipt=false",
+            &json!({"codes": [code(1)], "receipt": false}),
+        )
+        .await;
     assert!(no_receipt.get("receipt").is_none());
 
     // The command line: the answer file, the bare receipt, the key as base64 or as the
@@ -341,7 +329,7 @@ async fn unavailable(db: TestDb) {
             json!({"codes": [code(1)]}),
         ),
     ] {
-        let (status, problem) = post(&app, path, &body).await;
+        let (status, problem) = app.post_json(path, &body).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(problem["code"], "receipts-unavailable", "{path}");
     }
@@ -349,7 +337,9 @@ async fn unavailable(db: TestDb) {
     let (status, answer) = app.get_json(&format!("/api/v1/flags/{}", code(1))).await;
     assert_eq!(status, 200);
     assert!(answer.get("receipt").is_none());
-    let (status, _) = post(&app, "/api/v1/flags/batch", &json!({"codes": [code(1)]})).await;
+    let (status, _) = app
+        .post_json("/api/v1/flags/batch", &json!({"codes": [code(1)]}))
+        .await;
     assert_eq!(status, 200);
 
     // The well-known path is API, not a page: JSON errors, 405 with Allow.
@@ -394,12 +384,12 @@ async fn demo_receipts_say_demo() {
         envcredit::config::demo_signing_key().public_key().key_id()
     );
 
-    let (status, joint) = post(
-        &app,
-        "/api/v1/joint-punishment/batch",
-        &json!({"codes": [code(1)], "receipt": true}),
-    )
-    .await;
+    let (status, joint) = app
+        .post_json(
+            "/api/v1/joint-punishment/batch",
+            &json!({"codes": [code(1)], "receipt": true}),
+        )
+        .await;
     assert_eq!(status, 200, "{joint}");
     let verified = receipt::verify(&bytes(&joint), demo_key.public_key()).expect("verifies");
     assert!(verified.receipt.demo);
