@@ -64,7 +64,9 @@ impl From<BidFlag> for Flag {
 /// `no_valid_grade`: a known institution without a valid grade on the date (`reason` and
 /// `detail` say why; no flag applies); `not_found`: no institution with this code;
 /// `invalid_code`: not a unified social credit code (`reason` names the failed check);
-/// `withheld`: the institution's stored data failed its integrity check and is not shown.
+/// `withheld`: the answer depends on stored data that failed its integrity check (the
+/// institution's own records, or a bundle the registry can no longer verify): not shown, and
+/// never an older answer in its place.
 /// `GET /api/v1/flags/{code}` answers only `found` or `no_valid_grade` (the others are 4xx/5xx).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -35,7 +35,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// What the answer for a code is. `found`: a known institution (the other fields say what
 /// applies; it may have no valid grade on the date); `not_found`: no institution with this
 /// code; `invalid_code`: not a unified social credit code (`reason` names the failed check);
-/// `withheld`: the institution's stored data failed its integrity check and is not shown.
+/// `withheld`: the answer depends on stored data that failed its integrity check (the
+/// institution's own records, or a bundle the registry can no longer verify): not shown, and
+/// never an older answer in its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JointStatus {
