@@ -14,20 +14,19 @@
 //! sorted by their bytes at every depth. [`verify`] is the one check, used by
 //! `envcredit verify-receipt` and the tests.
 //!
-//! This module does its own envelope reading rather than the bundle's: a receipt is a separate
-//! format with its own payload type, context string and versioning, and must not change when the
-//! bundle format does.
+//! Reading, signing and verifying the envelope is the bundles' one implementation
+//! ([`crate::bundle::envelope::Kind`]): a receipt is that envelope of [`KIND`], without records.
+//! What is the receipt's own is its payload and the answer around it.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset as _, SecondsFormat, Utc};
-use ed25519_dalek::{Signature, Signer as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::bundle::envelope::PublicKey;
+use crate::bundle::envelope::{self, EnvelopeError, Kind, PublicKey, SigningKey};
 use crate::bundle::strict::{clip, Object};
 use crate::domain::time::SHANGHAI_OFFSET_SECONDS;
 
@@ -37,8 +36,19 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.envcredit.receipt+json; version=
 /// Context string that starts every signed receipt message.
 pub const PAE_CONTEXT: &str = "ENVCREDIT-RECEIPT-v1";
 
-/// The version of the payload format ([`Receipt::receipt_version`]).
-pub const RECEIPT_VERSION: u32 = 1;
+/// A receipt, as the one envelope implementation reads and signs it.
+pub const KIND: Kind = Kind {
+    payload_type: PAYLOAD_TYPE,
+    context: PAE_CONTEXT,
+};
+
+/// The version of the payload format this registry signs ([`Receipt::receipt_version`]):
+/// version 2 added `head`.
+pub const RECEIPT_VERSION: u32 = 2;
+
+/// The payload versions [`verify`] reads: a receipt archived before a new version keeps
+/// verifying.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// What a receipt signed with the demo receipt key says about itself.
 pub const DEMO_NOTICE: &str =
@@ -51,48 +61,40 @@ const MAX_ECHO: usize = 80;
 /// `"ENVCREDIT-RECEIPT-v1" SP LEN(type) SP type SP LEN(payload) SP payload`, with LEN the byte
 /// length in ASCII decimal and SP one 0x20 byte (the bundles' encoding, another context string).
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    crate::bundle::envelope::pae_in(PAE_CONTEXT, payload_type, payload)
+    KIND.pae(payload_type, payload)
 }
 
 /// The registry's receipt signing key. Its `Debug` output shows only the key id.
 pub struct ReceiptKey {
-    key: ed25519_dalek::SigningKey,
+    key: SigningKey,
     public: PublicKey,
     demo: bool,
 }
 
 impl ReceiptKey {
     /// The key for a 32-byte seed.
-    pub fn from_seed(seed: &[u8; 32], demo: bool) -> Result<ReceiptKey, String> {
-        let key = ed25519_dalek::SigningKey::from_bytes(seed);
-        let public = PublicKey::from_bytes(key.verifying_key().as_bytes())
-            .map_err(|e| format!("receipt key: {e}"))?;
-        Ok(ReceiptKey { key, public, demo })
+    pub fn from_seed(seed: &[u8; 32], demo: bool) -> ReceiptKey {
+        let key = SigningKey::from_seed(seed);
+        let public = key.public_key();
+        ReceiptKey { key, public, demo }
     }
 
     /// Reads standard base64 (with padding) of the 32-byte seed, as `envcredit keygen` writes it;
     /// whitespace around it is ignored.
     pub fn from_seed_base64(text: &str) -> Result<ReceiptKey, String> {
-        let text = text.trim();
-        if text.len() > 64 {
-            return Err("not a key: expected base64 of a 32-byte seed".into());
-        }
-        let bytes = STANDARD
-            .decode(text)
-            .map_err(|_| "not a key: not valid standard base64 with padding".to_string())?;
-        let seed = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-            format!(
-                "not a key: the seed must be 32 bytes, found {}",
-                bytes.len()
-            )
-        })?;
-        ReceiptKey::from_seed(&seed, false)
+        let key = SigningKey::from_seed_base64(text).map_err(|e| format!("not a key: {e}"))?;
+        let public = key.public_key();
+        Ok(ReceiptKey {
+            key,
+            public,
+            demo: false,
+        })
     }
 
     /// The demo receipt key. Its secret is public by design (derived from a fixed string, and
     /// differently from the pipeline's demo key): it signs only in demo mode, and every receipt
     /// it signs says DEMO.
-    pub fn demo() -> Result<ReceiptKey, String> {
+    pub fn demo() -> ReceiptKey {
         let seed: [u8; 32] = Sha256::digest(
             b"envcredit demo receipt key v1: public on purpose, signs only DEMO receipts",
         )
@@ -111,16 +113,7 @@ impl ReceiptKey {
 
     /// Signs the receipt's canonical bytes.
     pub fn sign(&self, receipt: &Receipt) -> Result<Envelope, serde_json::Error> {
-        let payload = canonical_bytes(receipt)?;
-        let signature = self.key.sign(&pae(PAYLOAD_TYPE, &payload));
-        Ok(Envelope {
-            payload_type: PAYLOAD_TYPE.to_string(),
-            payload: STANDARD.encode(&payload),
-            signatures: vec![EnvelopeSignature {
-                keyid: self.public.key_id(),
-                sig: STANDARD.encode(signature.to_bytes()),
-            }],
-        })
+        Ok(Envelope::from(&KIND.sign(&self.key, &canonical_bytes(receipt)?)))
     }
 }
 
@@ -140,9 +133,11 @@ impl std::fmt::Debug for ReceiptKey {
 /// (LEN in ASCII decimal, SP one space, payload the decoded bytes). The payload, with keys
 /// sorted: `answers` (exactly the items of the answer around it), `as_of` (the date answered
 /// for; a batch's default date, each answer carries its own), `data` (`sequence` and `hash` of
-/// the data revision; null while the registry holds no data), `demo`, `issued_at` (RFC 3339),
-/// `notice` (set on demo receipts), `question` (`endpoint`, `as_of`, `revision` and `items` as
-/// asked: `code` and `as_of` each) and `receipt_version` (1). See docs/receipts.md.
+/// the data revision answered from; null while the registry holds no data), `demo`, `head` (the
+/// registry's newest revision when it signed: not `data` when an older revision was asked for),
+/// `issued_at` (RFC 3339), `notice` (set on demo receipts), `question` (`endpoint`, `as_of`,
+/// `revision` and `items` as asked: `code` and `as_of` each) and `receipt_version` (2).
+/// See docs/receipts.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = ReceiptEnvelope)]
@@ -154,6 +149,19 @@ pub struct Envelope {
     pub payload: String,
     /// Exactly one signature.
     pub signatures: Vec<EnvelopeSignature>,
+}
+
+impl From<&envelope::Envelope> for Envelope {
+    fn from(signed: &envelope::Envelope) -> Envelope {
+        Envelope {
+            payload_type: signed.payload_type.clone(),
+            payload: STANDARD.encode(&signed.payload),
+            signatures: vec![EnvelopeSignature {
+                keyid: signed.key_id.clone(),
+                sig: STANDARD.encode(signed.signature.to_bytes()),
+            }],
+        }
+    }
 }
 
 /// The signature of a receipt.
@@ -180,6 +188,11 @@ pub struct Receipt {
     pub data: Option<DataRevision>,
     /// Signed with the public demo receipt key over demo data.
     pub demo: bool,
+    /// The registry's newest data revision when it signed the receipt (version 2; null while it
+    /// held no data). When it is not `data`, the answer is from an older revision than the one
+    /// the registry served at that moment. Absent from version 1 receipts (read as null).
+    #[serde(default)]
+    pub head: Option<DataRevision>,
     /// When the registry signed it (RFC 3339, Asia/Shanghai offset, whole seconds).
     pub issued_at: String,
     /// [`DEMO_NOTICE`] on demo receipts, else null.
@@ -250,25 +263,15 @@ pub enum ReceiptError {
     /// Not a single, complete JSON value.
     #[error("not valid JSON: {0}")]
     NotJson(String),
-    /// Neither a receipt envelope nor an answer with a `receipt` member, or a malformed envelope.
+    /// Neither a receipt envelope nor an answer with a `receipt` member.
     #[error("receipt envelope is malformed: {0}")]
     Malformed(String),
-    #[error("payload type must be {PAYLOAD_TYPE:?}, found {found:?}")]
-    PayloadType { found: String },
-    #[error("receipt field {field} is not canonical standard base64 with padding")]
-    Base64 { field: &'static str },
-    #[error("a receipt must have exactly one signature, found {found}")]
-    SignatureCount { found: usize },
-    #[error("signature must be 64 bytes, found {found}")]
-    SignatureLength { found: usize },
-    #[error("keyid must be 64 lowercase hex characters (SHA-256 of the public key)")]
-    KeyIdFormat,
-    #[error("receipt is signed by key {receipt} but is being verified with key {key}")]
-    KeyMismatch { receipt: String, key: String },
-    #[error("signature does not verify for this receipt with the given key")]
-    BadSignature,
-    /// Signed, but the payload is not a version-1 receipt.
-    #[error("signed payload is not a version 1 receipt: {0}")]
+    /// The envelope fails a rule of the one envelope implementation (shape, payload type,
+    /// base64, signature count and length, key id, signature).
+    #[error("{0}")]
+    Envelope(EnvelopeError),
+    /// Signed, but the payload is not a receipt of a version this verifier reads.
+    #[error("signed payload is not a receipt this verifier reads: {0}")]
     Payload(String),
     /// The answer around the receipt is not what the receipt signed.
     #[error("the answer around the receipt differs from the signed answers: {0}")]
@@ -276,21 +279,22 @@ pub enum ReceiptError {
 }
 
 impl ReceiptError {
-    /// A stable snake_case id of the failed rule.
+    /// A stable snake_case id of the failed rule: an envelope's rules have the bundles' ids
+    /// (docs/bundle-format.md), the others are the receipt's own.
     pub fn rule(&self) -> &'static str {
         match self {
             ReceiptError::NotJson(_) => "receipt_not_json",
             ReceiptError::Malformed(_) => "receipt_malformed",
-            ReceiptError::PayloadType { .. } => "payload_type",
-            ReceiptError::Base64 { .. } => "receipt_base64",
-            ReceiptError::SignatureCount { .. } => "signature_count",
-            ReceiptError::SignatureLength { .. } => "signature_length",
-            ReceiptError::KeyIdFormat => "signature_keyid_format",
-            ReceiptError::KeyMismatch { .. } => "signature_key_mismatch",
-            ReceiptError::BadSignature => "signature_invalid",
+            ReceiptError::Envelope(e) => e.rule().id(),
             ReceiptError::Payload(_) => "receipt_payload",
             ReceiptError::AnswerMismatch(_) => "answer_mismatch",
         }
+    }
+}
+
+impl From<EnvelopeError> for ReceiptError {
+    fn from(e: EnvelopeError) -> ReceiptError {
+        ReceiptError::Envelope(e)
     }
 }
 
@@ -305,101 +309,81 @@ pub struct Verified {
 }
 
 /// Verifies a receipt with `key`: `bytes` is a bare receipt envelope or a JSON answer holding
-/// one as its `receipt` member. Checks, in order: the envelope's shape (exactly the three
-/// fields, one signature), the payload type, canonical base64, the key id (it must name `key`),
-/// the Ed25519 signature (strict verification) over [`pae`], the payload (a version-1
-/// [`Receipt`], unknown fields refused) and, for an answer, that its items are exactly the
-/// signed answers.
+/// one as its `receipt` member. Checks, in order: the envelope by the bundles' one
+/// implementation ([`envelope::open`]: exactly its fields, canonical base64, one signature of 64
+/// bytes, a well-formed key id; no `records`), the payload type, that the key id names `key`,
+/// the Ed25519 signature (strict verification) over [`pae`], the payload (a [`Receipt`] of a
+/// version in [`READABLE_VERSIONS`], unknown fields refused) and, for an answer, that its items
+/// are exactly the signed answers.
 pub fn verify(bytes: &[u8], key: &PublicKey) -> Result<Verified, ReceiptError> {
     let document: Value =
         serde_json::from_slice(bytes).map_err(|e| ReceiptError::NotJson(e.to_string()))?;
-    let (envelope, answer) = match document.get("receipt") {
+    let (envelope_bytes, answer) = match document.get("receipt") {
         Some(receipt) => (
-            serde_json::from_value::<Object<Envelope>>(receipt.clone()),
+            std::borrow::Cow::Owned(
+                serde_json::to_vec(receipt).map_err(|e| ReceiptError::NotJson(e.to_string()))?,
+            ),
             Some(&document),
         ),
-        None => (serde_json::from_slice::<Object<Envelope>>(bytes), None),
+        None if document.is_object() => (std::borrow::Cow::Borrowed(bytes), None),
+        None => {
+            return Err(ReceiptError::Malformed(
+                "not a receipt envelope, nor an answer with a `receipt`".into(),
+            ))
+        }
     };
-    let Object(envelope) = envelope.map_err(|e| {
-        let what = if answer.is_some() {
-            "the answer's `receipt`"
-        } else {
-            "not a receipt envelope, nor an answer with a `receipt`"
-        };
-        ReceiptError::Malformed(format!("{what}: {e}"))
-    })?;
-    let verified = verify_envelope(&envelope, key)?;
-    if let Some(answer) = answer {
-        check_answer(answer, &verified.receipt.answers)?;
+    let opened = envelope::open(&envelope_bytes)?;
+    if opened.records.is_some() {
+        return Err(ReceiptError::Malformed(
+            "a receipt envelope has no `records`".into(),
+        ));
     }
-    Ok(verified)
+    KIND.check_payload_type(&opened)?;
+    KIND.verify_signature(key, &opened)?;
+    let receipt = payload(&opened.payload)?;
+    if let Some(answer) = answer {
+        check_answer(answer, &receipt.answers)?;
+    }
+    Ok(Verified {
+        receipt,
+        key_id: opened.key_id,
+        payload: opened.payload,
+    })
 }
 
-fn verify_envelope(envelope: &Envelope, key: &PublicKey) -> Result<Verified, ReceiptError> {
-    if envelope.payload_type != PAYLOAD_TYPE {
-        return Err(ReceiptError::PayloadType {
-            found: clip(&envelope.payload_type, MAX_ECHO),
-        });
+/// The signed payload as a [`Receipt`]: a version this verifier reads, with exactly that
+/// version's members.
+fn payload(bytes: &[u8]) -> Result<Receipt, ReceiptError> {
+    let bad = |e: String| ReceiptError::Payload(e);
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let version = value.get("receipt_version").and_then(Value::as_u64);
+    let has_head = value.get("head").is_some();
+    match version {
+        Some(1) if has_head => return Err(bad("a version 1 receipt has no `head`".into())),
+        Some(1) => {}
+        Some(2) if !has_head => return Err(bad("missing field `head`".into())),
+        Some(2) => {}
+        _ => {
+            return Err(bad(format!(
+                "receipt_version is {}, this verifier reads {READABLE_VERSIONS:?}",
+                clip(
+                    &value
+                        .get("receipt_version")
+                        .map_or("missing".to_string(), Value::to_string),
+                    MAX_ECHO
+                )
+            )))
+        }
     }
-    let [signature] = envelope.signatures.as_slice() else {
-        return Err(ReceiptError::SignatureCount {
-            found: envelope.signatures.len(),
-        });
-    };
-    let payload = STANDARD
-        .decode(&envelope.payload)
-        .map_err(|_| ReceiptError::Base64 { field: "payload" })?;
-    if signature.keyid.len() != 64
-        || !signature
-            .keyid
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(ReceiptError::KeyIdFormat);
-    }
-    if signature.keyid != key.key_id() {
-        return Err(ReceiptError::KeyMismatch {
-            receipt: signature.keyid.clone(),
-            key: key.key_id(),
-        });
-    }
-    if signature.sig.len() > 2 * 88 {
-        return Err(ReceiptError::SignatureLength {
-            found: signature.sig.len() / 4 * 3,
-        });
-    }
-    let sig = STANDARD
-        .decode(&signature.sig)
-        .map_err(|_| ReceiptError::Base64 {
-            field: "signatures[0].sig",
-        })?;
-    let sig = <[u8; 64]>::try_from(sig.as_slice())
-        .map_err(|_| ReceiptError::SignatureLength { found: sig.len() })?;
-    key.verifying_key()
-        .verify_strict(
-            &pae(&envelope.payload_type, &payload),
-            &Signature::from_bytes(&sig),
-        )
-        .map_err(|_| ReceiptError::BadSignature)?;
-    let Object(receipt) = serde_json::from_slice::<Object<Receipt>>(&payload)
-        .map_err(|e| ReceiptError::Payload(e.to_string()))?;
-    if receipt.receipt_version != RECEIPT_VERSION {
-        return Err(ReceiptError::Payload(format!(
-            "receipt_version is {}, this verifier reads {RECEIPT_VERSION}",
-            receipt.receipt_version
-        )));
-    }
+    let Object(receipt) =
+        serde_json::from_value::<Object<Receipt>>(value).map_err(|e| bad(e.to_string()))?;
     if DateTime::parse_from_rfc3339(&receipt.issued_at).is_err() {
-        return Err(ReceiptError::Payload(format!(
+        return Err(bad(format!(
             "issued_at {:?} is not an RFC 3339 time",
             clip(&receipt.issued_at, MAX_ECHO)
         )));
     }
-    Ok(Verified {
-        receipt,
-        key_id: signature.keyid.clone(),
-        payload,
-    })
+    Ok(receipt)
 }
 
 /// The items an answer carries: its `items`, or for one code the answer itself without `data`
@@ -441,7 +425,7 @@ mod tests {
     use serde_json::json;
 
     fn key() -> ReceiptKey {
-        ReceiptKey::from_seed(&[5; 32], false).unwrap()
+        ReceiptKey::from_seed(&[5; 32], false)
     }
 
     fn receipt() -> Receipt {
@@ -456,6 +440,10 @@ mod tests {
                 sequence: 6,
             }),
             demo: false,
+            head: Some(DataRevision {
+                hash: "cd".repeat(32),
+                sequence: 7,
+            }),
             issued_at: "2025-10-01T12:00:00+08:00".into(),
             notice: None,
             question: Question {
@@ -467,7 +455,7 @@ mod tests {
                 }],
                 revision: None,
             },
-            receipt_version: 1,
+            receipt_version: RECEIPT_VERSION,
         }
     }
 
@@ -504,7 +492,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#""valid_grade":{"grade":{"letter":"A"},"year":2024}"#));
-        assert!(text.ends_with(r#""receipt_version":1}"#));
+        assert!(text.contains(r#""head":{"hash":"cdcd"#));
+        assert!(text.ends_with(r#""receipt_version":2}"#));
         // Signing is deterministic for a key and a receipt.
         assert_eq!(signed(), signed());
     }
@@ -516,7 +505,7 @@ mod tests {
         });
         assert_eq!(
             verify(&edited, key().public_key()).unwrap_err(),
-            ReceiptError::BadSignature
+            ReceiptError::Envelope(EnvelopeError::BadSignature)
         );
         // Decoding and re-encoding without an edit gives the same canonical bytes: still valid.
         let unchanged = edit_payload(&signed(), |_| {});
@@ -525,7 +514,7 @@ mod tests {
 
     #[test]
     fn other_keys_fail() {
-        let other = ReceiptKey::from_seed(&[6; 32], false).unwrap();
+        let other = ReceiptKey::from_seed(&[6; 32], false);
         let err = verify(&signed(), other.public_key()).unwrap_err();
         assert_eq!(err.rule(), "signature_key_mismatch");
         // Signed by another key that claims to be ours: the signature fails.
@@ -535,7 +524,7 @@ mod tests {
         forged["signatures"][0]["keyid"] = json!(key().public_key().key_id());
         assert_eq!(
             verify(&serde_json::to_vec(&forged).unwrap(), key().public_key()).unwrap_err(),
-            ReceiptError::BadSignature
+            ReceiptError::Envelope(EnvelopeError::BadSignature)
         );
     }
 
@@ -546,12 +535,28 @@ mod tests {
         let k = key();
         let bundle_msg = crate::bundle::envelope::pae(PAYLOAD_TYPE, &payload);
         assert_ne!(bundle_msg, pae(PAYLOAD_TYPE, &payload));
-        let sig = k.key.sign(&bundle_msg);
-        let mut envelope: Value = serde_json::from_slice(&signed()).unwrap();
-        envelope["signatures"][0]["sig"] = json!(STANDARD.encode(sig.to_bytes()));
+        // The bundle kind's signature of the same bytes, under the receipt's payload type.
+        let as_bundle = envelope::Kind {
+            payload_type: PAYLOAD_TYPE,
+            ..envelope::BUNDLE
+        }
+        .sign(&k.key, &payload);
         assert_eq!(
-            verify(&serde_json::to_vec(&envelope).unwrap(), k.public_key()).unwrap_err(),
-            ReceiptError::BadSignature
+            envelope::BUNDLE.pae(PAYLOAD_TYPE, &payload),
+            bundle_msg,
+            "the bundles' message"
+        );
+        let forged = serde_json::to_vec(&Envelope::from(&as_bundle)).unwrap();
+        assert_eq!(
+            verify(&forged, k.public_key()).unwrap_err(),
+            ReceiptError::Envelope(EnvelopeError::BadSignature)
+        );
+        // And a receipt signature is no bundle signature.
+        let receipt_signed = KIND.sign(&k.key, &payload);
+        let opened = envelope::open(&receipt_signed.to_bytes()).unwrap();
+        assert_eq!(
+            envelope::verify_signature(k.public_key(), &opened),
+            Err(EnvelopeError::BadSignature)
         );
     }
 
@@ -565,6 +570,10 @@ mod tests {
         extra["records"] = json!("");
         assert_eq!(check(extra).unwrap_err().rule(), "receipt_malformed");
 
+        let mut unknown = good.clone();
+        unknown["note"] = json!("");
+        assert_eq!(check(unknown).unwrap_err().rule(), "envelope_unknown_field");
+
         let mut typed = good.clone();
         typed["payloadType"] = json!("application/vnd.envcredit.bundle+json; version=1");
         assert_eq!(check(typed).unwrap_err().rule(), "payload_type");
@@ -574,22 +583,25 @@ mod tests {
         two["signatures"] = json!([sig.clone(), sig]);
         assert_eq!(
             check(two).unwrap_err(),
-            ReceiptError::SignatureCount { found: 2 }
+            ReceiptError::Envelope(EnvelopeError::SignatureCount { found: 2 })
         );
 
         let mut b64 = good.clone();
         b64["payload"] = json!("aGk");
-        assert_eq!(check(b64).unwrap_err().rule(), "receipt_base64");
+        assert_eq!(check(b64).unwrap_err().rule(), "envelope_base64");
 
         let mut upper = good.clone();
         upper["signatures"][0]["keyid"] = json!(k.public_key().key_id().to_uppercase());
-        assert_eq!(check(upper).unwrap_err(), ReceiptError::KeyIdFormat);
+        assert_eq!(
+            check(upper).unwrap_err(),
+            ReceiptError::Envelope(EnvelopeError::KeyIdFormat)
+        );
 
         let mut short = good.clone();
         short["signatures"][0]["sig"] = json!(STANDARD.encode([1u8; 63]));
         assert_eq!(
             check(short).unwrap_err(),
-            ReceiptError::SignatureLength { found: 63 }
+            ReceiptError::Envelope(EnvelopeError::SignatureLength { found: 63 })
         );
 
         assert_eq!(
@@ -605,23 +617,36 @@ mod tests {
     }
 
     #[test]
-    fn signed_payload_must_be_a_version_1_receipt() {
+    fn signed_payload_must_be_a_receipt_of_a_known_version() {
         let k = key();
-        let sign_raw = |payload: &[u8]| {
-            let sig = k.key.sign(&pae(PAYLOAD_TYPE, payload));
-            serde_json::to_vec(&Envelope {
-                payload_type: PAYLOAD_TYPE.into(),
-                payload: STANDARD.encode(payload),
-                signatures: vec![EnvelopeSignature {
-                    keyid: k.public_key().key_id(),
-                    sig: STANDARD.encode(sig.to_bytes()),
-                }],
-            })
-            .unwrap()
-        };
-        let mut v2 = receipt();
-        v2.receipt_version = 2;
-        let err = verify(&sign_raw(&canonical_bytes(&v2).unwrap()), k.public_key()).unwrap_err();
+        let sign_raw =
+            |payload: &[u8]| serde_json::to_vec(&Envelope::from(&KIND.sign(&k.key, payload))).unwrap();
+        let mut v3 = receipt();
+        v3.receipt_version = 3;
+        let err = verify(&sign_raw(&canonical_bytes(&v3).unwrap()), k.public_key()).unwrap_err();
+        assert_eq!(err.rule(), "receipt_payload");
+        // Version 2 has `head`; version 1 has none.
+        let mut headless = serde_json::to_value(receipt()).unwrap();
+        headless.as_object_mut().unwrap().remove("head");
+        let err = verify(
+            &sign_raw(&serde_json::to_vec(&headless).unwrap()),
+            k.public_key(),
+        )
+        .unwrap_err();
+        assert_eq!(err.rule(), "receipt_payload");
+        headless["receipt_version"] = json!(1);
+        assert!(verify(
+            &sign_raw(&serde_json::to_vec(&headless).unwrap()),
+            k.public_key()
+        )
+        .is_ok());
+        let mut v1_with_head = serde_json::to_value(receipt()).unwrap();
+        v1_with_head["receipt_version"] = json!(1);
+        let err = verify(
+            &sign_raw(&serde_json::to_vec(&v1_with_head).unwrap()),
+            k.public_key(),
+        )
+        .unwrap_err();
         assert_eq!(err.rule(), "receipt_payload");
         let mut unknown = serde_json::to_value(receipt()).unwrap();
         unknown["extra"] = json!(1);
@@ -656,18 +681,18 @@ mod tests {
 
     #[test]
     fn demo_key_is_fixed_and_labelled() {
-        let demo = ReceiptKey::demo().unwrap();
+        let demo = ReceiptKey::demo();
         assert!(demo.is_demo());
         assert_eq!(
             demo.public_key().key_id(),
-            ReceiptKey::demo().unwrap().public_key().key_id()
+            ReceiptKey::demo().public_key().key_id()
         );
         assert_ne!(
             demo.public_key().key_id(),
             crate::config::demo_signing_key().public_key().key_id()
         );
         assert!(DEMO_NOTICE.contains("DEMO"));
-        assert!(!format!("{demo:?}").contains(&STANDARD.encode(demo.key.to_bytes())));
+        assert!(!format!("{demo:?}").contains(&demo.key.to_seed_base64()));
     }
 
     #[test]
@@ -678,31 +703,31 @@ mod tests {
         assert!(ReceiptKey::from_seed_base64(&"A".repeat(1000)).is_err());
     }
 
-    #[test]
-    fn documented_receipt_vector() {
-        // The worked example of docs/receipts.md, cross-checked with an independent Ed25519
-        // implementation (Python `cryptography`): RFC 8032 §7.1 TEST 1 key.
+    /// The receipt of the worked example of docs/receipts.md: RFC 8032 §7.1 TEST 1 key, a
+    /// batch asking for one code with a wrong check character.
+    fn documented() -> (ReceiptKey, Receipt) {
         let seed: [u8; 32] =
             hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let k = ReceiptKey::from_seed(&seed, false).unwrap();
         let code = "91330402MA2B3C4D5X";
         let on = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+        let revision = DataRevision {
+            hash: "86d44eedcc48035d5512e2bf0fbb9941dded5ac9dacf468d31236a6ba18edfff".into(),
+            sequence: 6,
+        };
         let r = Receipt {
             answers: vec![
                 json!({"as_of": "2025-06-01", "bid_flag": null, "code": code,
                 "detail": "check character is 'X' but should be '3'", "name": null,
-                "reason": "check_character", "rule_en": null, "rule_zh": null,
-                "status": "invalid_code", "valid_grade": null}),
+                "provisional": false, "reason": "check_character", "rule_en": null,
+                "rule_zh": null, "status": "invalid_code", "valid_grade": null}),
             ],
             as_of: on,
-            data: Some(DataRevision {
-                hash: "86d44eedcc48035d5512e2bf0fbb9941dded5ac9dacf468d31236a6ba18edfff".into(),
-                sequence: 6,
-            }),
+            data: Some(revision.clone()),
             demo: false,
+            head: Some(revision),
             issued_at: "2025-10-01T12:00:00+08:00".into(),
             notice: None,
             question: Question {
@@ -714,30 +739,39 @@ mod tests {
                 }],
                 revision: None,
             },
-            receipt_version: 1,
+            receipt_version: RECEIPT_VERSION,
         };
+        (ReceiptKey::from_seed(&seed, false), r)
+    }
+
+    #[test]
+    fn documented_receipt_vector() {
+        // Cross-checked with an independent Ed25519 implementation (Python `cryptography`).
+        let (k, r) = documented();
         let payload = canonical_bytes(&r).unwrap();
-        assert_eq!(payload.len(), 589);
-        assert!(String::from_utf8(payload.clone()).unwrap().starts_with(
+        let text = String::from_utf8(payload.clone()).unwrap();
+        assert!(text.starts_with(
             r#"{"answers":[{"as_of":"2025-06-01","bid_flag":null,"code":"91330402MA2B3C4D5X","detail":"check character is 'X' but should be '3'","#
         ));
+        assert!(text.ends_with(r#""receipt_version":2}"#));
+        assert_eq!(payload.len(), 705);
         assert_eq!(
             hex::encode(&pae(PAYLOAD_TYPE, &payload)[..payload_head_len(&payload)]),
             "454e564352454449542d524543454950542d7631203439206170706c69636174696f6e2f766e642e65\
-             6e766372656469742e726563656970742b6a736f6e3b2076657273696f6e3d312035383920"
+             6e766372656469742e726563656970742b6a736f6e3b2076657273696f6e3d312037303520"
         );
         assert_eq!(
             hex::encode(Sha256::digest(pae(PAYLOAD_TYPE, &payload))),
-            "7e9b6056a25cbc9569113ea8260921f505322a88f0518f2c04b640c8efdfbfa5"
+            "dede35ba78f10565d6e7e27473f8f6534278de6e502a0c4dc6a8c4d7a2b0a3a9"
         );
         let envelope = k.sign(&r).unwrap();
         assert_eq!(
-            envelope.signatures[0].keyid,
-            "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9"
+            envelope.signatures[0].sig,
+            "Cf4CbdrfAUuhd8mj+ZyCFdU/QPc+5q0sNbyEk2ePjlvtQbjNiYPAwTMy/sXtbtM+2yKUwJVP0+PQC4ejuuR4CA=="
         );
         assert_eq!(
-            envelope.signatures[0].sig,
-            "ik/usQlrP+0YlNzYr1u0PL5sUlcALEAUlsnbx2BzY/F0Yn2XW6Yabh47zbhQkGbHYa0VaCTutbMy57cWKj6uDw=="
+            envelope.signatures[0].keyid,
+            "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9"
         );
         assert_eq!(
             verify(&serde_json::to_vec(&envelope).unwrap(), k.public_key())
@@ -745,6 +779,37 @@ mod tests {
                 .receipt,
             r
         );
+    }
+
+    #[test]
+    fn version_1_receipts_still_verify() {
+        // The worked example of docs/receipts.md before version 2: the same answer without
+        // `provisional`, a payload without `head`, and the signature published then.
+        let (k, mut r) = documented();
+        r.receipt_version = 1;
+        r.head = None;
+        if let Some(answer) = r.answers[0].as_object_mut() {
+            answer.remove("provisional");
+        }
+        let mut value = serde_json::to_value(&r).unwrap();
+        value.as_object_mut().unwrap().remove("head");
+        let payload = serde_json::to_vec(&sorted(value)).unwrap();
+        assert_eq!(payload.len(), 589);
+        assert_eq!(
+            hex::encode(Sha256::digest(pae(PAYLOAD_TYPE, &payload))),
+            "7e9b6056a25cbc9569113ea8260921f505322a88f0518f2c04b640c8efdfbfa5"
+        );
+        let archived = json!({
+            "payloadType": PAYLOAD_TYPE,
+            "payload": STANDARD.encode(&payload),
+            "signatures": [{
+                "keyid": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                "sig": "ik/usQlrP+0YlNzYr1u0PL5sUlcALEAUlsnbx2BzY/F0Yn2XW6Yabh47zbhQkGbHYa0VaCTutbMy57cWKj6uDw==",
+            }],
+        });
+        let verified = verify(&serde_json::to_vec(&archived).unwrap(), k.public_key()).unwrap();
+        assert_eq!(verified.receipt, r);
+        assert_eq!(verified.receipt.head, None);
     }
 
     /// Length of the PAE before the payload bytes.

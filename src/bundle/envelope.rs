@@ -32,6 +32,76 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.envcredit.manifest+json; version
 /// for any other use of the same key.
 const PAE_PREFIX: &str = "ENVCREDIT-MANIFEST-v2";
 
+/// What a signed envelope holds: its payload type and the context string that starts its signed
+/// message. Bundles ([`BUNDLE`]) and the registry's receipts (`crate::receipt::KIND`) are read,
+/// signed and verified by this one implementation; only the kind differs, so a signature of one
+/// kind is never valid as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// The one accepted `payloadType`.
+    pub payload_type: &'static str,
+    /// The context string of [`pae_in`].
+    pub context: &'static str,
+}
+
+/// A bundle: the payload is its manifest.
+pub const BUNDLE: Kind = Kind {
+    payload_type: PAYLOAD_TYPE,
+    context: PAE_PREFIX,
+};
+
+impl Kind {
+    /// The signed message of `payload` declared as `payload_type`.
+    pub fn pae(&self, payload_type: &str, payload: &[u8]) -> Vec<u8> {
+        pae_in(self.context, payload_type, payload)
+    }
+
+    /// Signs `payload` as this kind, with no records. Deterministic for a key and a payload.
+    pub fn sign(&self, key: &SigningKey, payload: &[u8]) -> Envelope {
+        let signature = key.0.sign(&self.pae(self.payload_type, payload));
+        Envelope {
+            payload_type: self.payload_type.to_owned(),
+            payload: payload.to_vec(),
+            key_id: key.public_key().key_id(),
+            signature,
+            records: None,
+        }
+    }
+
+    /// Refuses any payload type other than this kind's.
+    pub fn check_payload_type(&self, opened: &Opened) -> Result<(), EnvelopeError> {
+        if opened.payload_type == self.payload_type {
+            Ok(())
+        } else {
+            Err(EnvelopeError::WrongPayloadType {
+                expected: self.payload_type,
+                found: clip(&opened.payload_type, MAX_ECHO),
+            })
+        }
+    }
+
+    /// Checks the signature with `key` over this kind's [`pae`](Kind::pae) of the declared
+    /// payload type and the payload, using Ed25519's strict verification (rejects
+    /// non-canonical signatures and small-order components).
+    ///
+    /// Fails with [`EnvelopeError::KeyIdMismatch`] when the envelope names another key, so a
+    /// wrong key choice reads as such rather than as a forged signature.
+    pub fn verify_signature(&self, key: &PublicKey, opened: &Opened) -> Result<(), EnvelopeError> {
+        if !opened.is_signed_by(key) {
+            return Err(EnvelopeError::KeyIdMismatch {
+                envelope: opened.key_id.clone(),
+                key: key.key_id(),
+            });
+        }
+        key.0
+            .verify_strict(
+                &self.pae(&opened.payload_type, &opened.payload),
+                &opened.signature,
+            )
+            .map_err(|_| EnvelopeError::BadSignature)
+    }
+}
+
 /// Length of an Ed25519 signature in bytes.
 const SIGNATURE_LEN: usize = 64;
 /// Length of a key id: lowercase hex of a SHA-256.
@@ -236,14 +306,7 @@ fn json_string(s: &str) -> String {
 /// Signs `payload` (a manifest) as [`PAYLOAD_TYPE`], with no records. Deterministic for a given
 /// key and payload.
 pub fn sign(key: &SigningKey, payload: &[u8]) -> Envelope {
-    let signature = key.0.sign(&pae(PAYLOAD_TYPE, payload));
-    Envelope {
-        payload_type: PAYLOAD_TYPE.to_owned(),
-        payload: payload.to_vec(),
-        key_id: key.public_key().key_id(),
-        signature,
-        records: None,
-    }
+    BUNDLE.sign(key, payload)
 }
 
 /// A bundle: the signed manifest and the records' bytes beside it.
@@ -307,9 +370,11 @@ pub enum EnvelopeError {
     /// `keyid` is not 64 lowercase hex characters.
     #[error("signature keyid must be 64 lowercase hex characters (SHA-256 of the public key)")]
     KeyIdFormat,
-    /// Not a bundle envelope.
-    #[error("payload type must be {PAYLOAD_TYPE:?}, found {found:?}")]
+    /// Not an envelope of the expected kind.
+    #[error("payload type must be {expected:?}, found {found:?}")]
     WrongPayloadType {
+        /// The payload type of the kind expected.
+        expected: &'static str,
         /// The declared type (clipped).
         found: String,
     },
@@ -491,13 +556,7 @@ pub fn check_layout(bytes: &[u8], opened: &Opened) -> Result<(), EnvelopeError> 
 
 /// Refuses any payload type other than [`PAYLOAD_TYPE`].
 pub fn check_payload_type(opened: &Opened) -> Result<(), EnvelopeError> {
-    if opened.payload_type == PAYLOAD_TYPE {
-        Ok(())
-    } else {
-        Err(EnvelopeError::WrongPayloadType {
-            found: clip(&opened.payload_type, MAX_ECHO),
-        })
-    }
+    BUNDLE.check_payload_type(opened)
 }
 
 impl Opened {
@@ -508,24 +567,10 @@ impl Opened {
     }
 }
 
-/// Checks the signature with `key` over [`pae`]`(payload_type, payload)`, using Ed25519's strict
-/// verification (rejects non-canonical signatures and small-order components).
-///
-/// Fails with [`EnvelopeError::KeyIdMismatch`] when the envelope names another key, so a wrong
-/// key choice reads as such rather than as a forged signature.
+/// Checks a bundle's signature with `key` over [`pae`]`(payload_type, payload)`:
+/// [`Kind::verify_signature`] of [`BUNDLE`].
 pub fn verify_signature(key: &PublicKey, opened: &Opened) -> Result<(), EnvelopeError> {
-    if !opened.is_signed_by(key) {
-        return Err(EnvelopeError::KeyIdMismatch {
-            envelope: opened.key_id.clone(),
-            key: key.key_id(),
-        });
-    }
-    key.0
-        .verify_strict(
-            &pae(&opened.payload_type, &opened.payload),
-            &opened.signature,
-        )
-        .map_err(|_| EnvelopeError::BadSignature)
+    BUNDLE.verify_signature(key, opened)
 }
 
 #[cfg(test)]
@@ -719,6 +764,7 @@ mod tests {
         assert_eq!(
             err,
             EnvelopeError::WrongPayloadType {
+                expected: PAYLOAD_TYPE,
                 found: "application/vnd.envcredit.bundle+json; version=2".to_owned()
             }
         );
@@ -1139,6 +1185,7 @@ mod tests {
             EnvelopeError::SignatureLength { found: 0 },
             EnvelopeError::KeyIdFormat,
             EnvelopeError::WrongPayloadType {
+                expected: PAYLOAD_TYPE,
                 found: String::new(),
             },
             EnvelopeError::KeyIdMismatch {
