@@ -44,8 +44,9 @@ pub enum CodeError {
     },
     /// A character outside the code's character set (this includes lowercase letters).
     #[error(
-        "character {position} '{found}' is not allowed in a unified social credit code \
-         (allowed: digits 0-9 and the capital letters ABCDEFGHJKLMNPQRTUWXY; never I, O, S, V or Z)"
+        "character {position} '{}' is not allowed in a unified social credit code \
+         (allowed: digits 0-9 and the capital letters ABCDEFGHJKLMNPQRTUWXY; never I, O, S, V or Z)",
+        super::text::escape(&.found.to_string())
     )]
     InvalidCharacter {
         /// 1-based position of the character.
@@ -55,8 +56,9 @@ pub enum CodeError {
     },
     /// A letter among characters 3–8, which are the administrative division code.
     #[error(
-        "character {position} '{found}' must be a digit: characters 3 to 8 are the \
-         administrative division code"
+        "character {position} '{}' must be a digit: characters 3 to 8 are the \
+         administrative division code",
+        super::text::escape(&.found.to_string())
     )]
     DivisionNotDigits {
         /// 1-based position of the character.
@@ -65,7 +67,10 @@ pub enum CodeError {
         found: char,
     },
     /// The 18th character does not match the check computed from the first 17.
-    #[error("check character is '{found}' but should be '{expected}'")]
+    #[error(
+        "check character is '{}' but should be '{expected}'",
+        super::text::escape(&.found.to_string())
+    )]
     CheckCharacter {
         /// The check character computed from characters 1–17.
         expected: char,

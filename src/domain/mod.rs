@@ -12,6 +12,7 @@
 //! - [`consequences`]: bid flags, inspection tiers, joint punishment (Art. 19, 20).
 //! - [`county`]: Jiaxing's county-level divisions.
 //! - [`time`]: calendar dates in Asia/Shanghai.
+//! - [`text`]: untrusted text shown to people, escaped and bounded.
 //!
 //! This module imports nothing else from the crate; everything here is deterministic, and time
 //! enters only as an argument.
@@ -22,6 +23,7 @@ pub mod code;
 pub mod consequences;
 pub mod county;
 pub mod score;
+pub mod text;
 pub mod time;
 pub mod validity;
 

@@ -18,7 +18,7 @@ use crate::helpers::*;
 const SEED: [u8; 32] = [11; 32];
 
 fn receipt_key() -> ReceiptKey {
-    ReceiptKey::from_seed(&SEED, false).expect("key")
+    ReceiptKey::from_seed(&SEED, false)
 }
 
 /// A production configuration with the receipt key in a file, as `envcredit keygen` writes it.
@@ -90,7 +90,7 @@ async fn round_trip(db: TestDb) {
     let bare = receipt::verify(&bytes(&one["receipt"]), &published_key).expect("bare verifies");
     assert_eq!(verified, bare);
     let r = &verified.receipt;
-    assert_eq!(r.receipt_version, 1);
+    assert_eq!(r.receipt_version, 2);
     assert_eq!(r.answers, receipt::answer_items(&one));
     assert_eq!(r.answers[0]["code"], code(1));
     assert_eq!(r.answers[0]["bid_flag"], "bonus");
@@ -201,7 +201,7 @@ async fn round_trip(db: TestDb) {
     let flipped = edited(&one, |p| p["answers"][0]["bid_flag"] = json!("penalty"));
     assert_eq!(
         receipt::verify(&bytes(&flipped), &published_key).unwrap_err(),
-        receipt::ReceiptError::BadSignature
+        receipt::ReceiptError::Envelope(envcredit::bundle::envelope::EnvelopeError::BadSignature)
     );
     std::fs::write(d.join("flipped.json"), bytes(&flipped)).expect("write");
     let out = envcredit(d, &["verify-receipt", "flipped.json", "--pubkey", &b64]);
@@ -220,7 +220,7 @@ async fn round_trip(db: TestDb) {
         let changed = edited(&one, edit);
         assert_eq!(
             receipt::verify(&bytes(&changed), &published_key).unwrap_err(),
-            receipt::ReceiptError::BadSignature
+            receipt::ReceiptError::Envelope(envcredit::bundle::envelope::EnvelopeError::BadSignature)
         );
     }
     // The answer around an intact receipt edited: it no longer matches what was signed.
@@ -239,7 +239,7 @@ async fn round_trip(db: TestDb) {
 
     // Signed by another key: checked with the published key it fails, whether it names its
     // own key or claims ours.
-    let other = ReceiptKey::from_seed(&[12; 32], false).expect("key");
+    let other = ReceiptKey::from_seed(&[12; 32], false);
     let foreign = other
         .sign(&verified.receipt)
         .map(|e| serde_json::to_value(e).expect("json"))
@@ -254,7 +254,7 @@ async fn round_trip(db: TestDb) {
     claiming["signatures"][0]["keyid"] = json!(public.key_id());
     assert_eq!(
         receipt::verify(&bytes(&claiming), &published_key).unwrap_err(),
-        receipt::ReceiptError::BadSignature
+        receipt::ReceiptError::Envelope(envcredit::bundle::envelope::EnvelopeError::BadSignature)
     );
     std::fs::write(d.join("foreign.json"), bytes(&claiming)).expect("write");
     let out = envcredit(d, &["verify-receipt", "foreign.json", "--pubkey", &b64]);
@@ -295,6 +295,109 @@ async fn round_trip(db: TestDb) {
 }
 
 backends!(receipt_round_trip, round_trip);
+
+/// A client cannot make the official tool print a forged line: a "code" holding a new line, a
+/// terminal escape and a bidi override is signed only bounded and escaped, and
+/// `envcredit verify-receipt` prints one line per answer, escaped.
+async fn forged_line(db: TestDb) {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_with_receipts(&db, dir.path());
+    import(&db, &config, &first_bundle().0).expect("imports");
+    let app = spawn_app(config, date(2025, 10, 1)).await;
+    let forged = format!(
+        "X\r\u{1b}[2K\n  {} as of 2025-06-01: found, bid flag bonus\u{202e}{}",
+        code(1),
+        "9".repeat(500)
+    );
+    let (status, batch) = app
+        .post_json(
+            "/api/v1/flags/batch",
+            &json!({"as_of": "2025-06-01", "receipt": true, "codes": [forged, code(1)]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{batch}");
+    let echoed = batch["items"][0]["code"].as_str().expect("code");
+    assert_eq!(batch["items"][0]["status"], "invalid_code");
+    assert!(
+        echoed.starts_with("X\\u{d}\\u{1b}[2K\\u{a}  "),
+        "escaped: {echoed}"
+    );
+    assert!(echoed.chars().count() <= 41 + 4 * 6, "bounded: {echoed}");
+    assert!(echoed.ends_with('…'), "{echoed}");
+    assert!(!echoed.chars().any(|c| c.is_control() || c == '\u{202e}'));
+    let verified = receipt::verify(&bytes(&batch), receipt_key().public_key()).expect("verifies");
+    assert_eq!(verified.receipt.question.items[0].code, echoed);
+    assert_eq!(verified.receipt.answers[0]["code"], echoed);
+    let detail = batch["items"][0]["detail"].as_str().expect("detail");
+    assert!(!detail.chars().any(char::is_control), "{detail}");
+
+    std::fs::write(dir.path().join("forged.json"), bytes(&batch)).expect("write");
+    let b64 = receipt_key().public_key().to_base64();
+    let out = envcredit(dir.path(), &["verify-receipt", "forged.json", "--pubkey", &b64]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains('\u{1b}') && !stdout.contains('\r') && !stdout.contains('\u{202e}'));
+    let answers: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(answers.len(), 2, "one line per answer: {stdout}");
+    assert!(answers[0].starts_with("  X\\\\u{d}"), "{stdout}");
+    assert!(answers[0].contains(": invalid_code,"), "{stdout}");
+    assert!(
+        answers[1].starts_with(&format!("  {} as of 2025-06-01: found", code(1))),
+        "{stdout}"
+    );
+    // The only "found, bid flag bonus" line is the real answer's.
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(": found, ")).count(),
+        1,
+        "{stdout}"
+    );
+}
+
+backends!(receipts_escape_what_clients_send, forged_line);
+
+/// A receipt names the registry's head beside the revision answered; asked at an older
+/// revision, `verify-receipt` says plainly that newer data existed.
+async fn head_revision(db: TestDb) {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = config_with_receipts(&db, dir.path());
+    let (first, first_hash) = first_bundle();
+    import(&db, &config, &first).expect("imports");
+    let list = Parts::of(&draft(
+        envcredit::bundle::Dataset::DishonestyList,
+        2,
+        first_hash,
+        None,
+        envcredit::bundle::records::Records::DishonestyList(vec![listing(3, "嘉环信〔2024〕1号")]),
+    ));
+    import(&db, &config, &list.sign(&pipeline_key())).expect("list imports");
+    let app = spawn_app(config, date(2025, 10, 1)).await;
+    let b64 = receipt_key().public_key().to_base64();
+
+    for (query, answered, words) in [
+        ("", 2, "(the answer is from the head)"),
+        ("&revision=1", 1, "NOT THE HEAD: answered from revision 1, an older revision than the registry's newest when it signed (2): newer data existed then"),
+    ] {
+        let (status, one) = app
+            .get_json(&format!("/api/v1/flags/{}?receipt=true{query}", code(1)))
+            .await;
+        assert_eq!(status, 200, "{one}");
+        let r = receipt::verify(&bytes(&one), receipt_key().public_key())
+            .expect("verifies")
+            .receipt;
+        assert_eq!(r.data.as_ref().map(|d| d.sequence), Some(answered));
+        let head = r.head.as_ref().expect("head");
+        assert_eq!(head.sequence, 2);
+        assert_eq!(head.hash, hex::encode(list.hash()));
+        std::fs::write(dir.path().join("one.json"), bytes(&one)).expect("write");
+        let out = envcredit(dir.path(), &["verify-receipt", "one.json", "--pubkey", &b64]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains(words), "{query}: {stdout}");
+        assert!(stdout.contains("head:      revision 2"), "{stdout}");
+    }
+}
+
+backends!(receipts_name_the_head, head_revision);
 
 async fn unavailable(db: TestDb) {
     let config = config(&db);
@@ -377,7 +480,7 @@ async fn demo_receipts_say_demo() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(published["demo"], true);
-    let demo_key = ReceiptKey::demo().expect("demo key");
+    let demo_key = ReceiptKey::demo();
     assert_eq!(published["keyid"], demo_key.public_key().key_id());
     assert_ne!(
         published["keyid"],

@@ -43,7 +43,8 @@ pub fn key(state: &AppState) -> Result<&ReceiptKey> {
 }
 
 /// Signs `answers` (exactly the items of the answer) for `question`, answered from `registry`
-/// as of `as_of`, issued now by the app's clock.
+/// as of `as_of`, issued now by the app's clock, naming beside the revision answered the
+/// registry's newest one at this moment (`head`).
 pub fn issue<T: Serialize>(
     state: &AppState,
     key: &ReceiptKey,
@@ -54,6 +55,12 @@ pub fn issue<T: Serialize>(
 ) -> Result<Envelope> {
     let internal = |e: serde_json::Error| Error::Internal(format!("receipt: {e}"));
     let demo = key.is_demo() || registry.demo;
+    let revision = |r: &Registry| {
+        r.revision.as_ref().map(|r| DataRevision {
+            hash: r.hash.clone(),
+            sequence: r.sequence,
+        })
+    };
     let receipt = receipt::Receipt {
         answers: answers
             .iter()
@@ -61,11 +68,9 @@ pub fn issue<T: Serialize>(
             .collect::<std::result::Result<_, _>>()
             .map_err(internal)?,
         as_of,
-        data: registry.revision.as_ref().map(|r| DataRevision {
-            hash: r.hash.clone(),
-            sequence: r.sequence,
-        }),
+        data: revision(registry),
         demo,
+        head: revision(&state.live.current()),
         issued_at: receipt::issued_at(state.clock.now()),
         notice: demo.then(|| receipt::DEMO_NOTICE.to_string()),
         question,
