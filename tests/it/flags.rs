@@ -653,13 +653,13 @@ async fn csv(db: TestDb) {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "code,name,county_code,county,year,grade,risk,bid_flag,valid_from,valid_until,as_of,revision"
+        "code,name,county_code,county,year,grade,risk,bid_flag,valid_from,valid_until,as_of,provisional,revision"
     );
     assert_eq!(lines.len(), 6, "{text}");
     assert_eq!(
         lines[1],
         format!(
-            "{},南湖测试1号环境检测有限公司,330402,南湖区,2024,A,low,bonus,2024-10-25,2025-10-24,2025-01-10,5",
+            "{},南湖测试1号环境检测有限公司,330402,南湖区,2024,A,low,bonus,2024-10-25,2025-10-24,2025-01-10,false,5",
             code(1)
         )
     );

@@ -13,9 +13,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::institutions::{county_info, enum_str, grade_info, risk_info, GradeInfo, RiskInfo};
 use super::receipts::{self, ReceiptQuery};
-use super::{csv_ok, json_ok, CsvQuery, DataInfo};
+use super::{as_of, csv_ok, json_ok, CsvQuery, DataInfo};
 use crate::domain::code::{CodeError, CreditCode};
 use crate::domain::consequences::{bid_flag, BidFlag};
+use crate::domain::text;
 use crate::read::{Institution, Registry, Standing};
 use crate::receipt::{Envelope, Question, QuestionItem};
 use crate::web::{AppState, Problem};
@@ -144,6 +145,9 @@ pub struct FlagResponse {
     /// The date answered for.
     #[schema(example = "2025-01-10")]
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     /// Unified social credit code (normalized: uppercase, trimmed).
     #[schema(example = "91330402MA0000001U")]
     pub code: String,
@@ -159,7 +163,9 @@ pub struct FlagResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FlagQuery {
-    /// The date (Asia/Shanghai, `YYYY-MM-DD`) to answer for, e.g. a bid deadline; default today.
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) to answer for,
+    /// e.g. a bid deadline; default today. A date after today is answered as `provisional`.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number), reproducing what the
     /// registry said then; default the current one.
@@ -176,7 +182,9 @@ pub struct BatchItem {
     /// Unified social credit code; lowercase and surrounding spaces are accepted.
     #[schema(example = "91330402MA0000001U")]
     pub code: String,
-    /// The date for this code (e.g. its bid deadline); default the batch's `as_of`.
+    /// The date for this code (e.g. its bid deadline), exactly `YYYY-MM-DD`, 2000-01-01 to
+    /// 2099-12-31; default the batch's `as_of`.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -194,7 +202,9 @@ pub enum BatchRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsBatch {
-    /// The date for every item without its own; default today (Asia/Shanghai).
+    /// The date for every item without its own (exactly `YYYY-MM-DD`, 2000-01-01 to
+    /// 2099-12-31); default today (Asia/Shanghai). A date after today is answered as
+    /// `provisional`.
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number); default the current.
     pub revision: Option<u64>,
@@ -210,7 +220,8 @@ pub struct ItemsBatch {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodesBatch {
-    /// The date for every code; default today (Asia/Shanghai).
+    /// The date for every code (exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31); default today
+    /// (Asia/Shanghai). A date after today is answered as `provisional`.
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number); default the current.
     pub revision: Option<u64>,
@@ -228,6 +239,7 @@ pub struct CodesBatch {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBatch {
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     as_of: Option<NaiveDate>,
     #[serde(default, deserialize_with = "revision_number")]
     revision: Option<u64>,
@@ -323,7 +335,7 @@ impl BatchRequest {
                     .iter()
                     .map(|i| QuestionItem {
                         as_of: i.as_of,
-                        code: i.code.clone(),
+                        code: text::echo(&i.code).into_owned(),
                     })
                     .collect(),
             ),
@@ -334,7 +346,7 @@ impl BatchRequest {
                     .iter()
                     .map(|code| QuestionItem {
                         as_of: None,
-                        code: code.clone(),
+                        code: text::echo(code).into_owned(),
                     })
                     .collect(),
             ),
@@ -390,6 +402,9 @@ pub struct FlagItem {
     pub code: String,
     /// The date answered for.
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     #[serde(flatten)]
     pub answer: FlagAnswer,
 }
@@ -573,7 +588,9 @@ pub async fn get_flag(
 ) -> Result<HttpResponse> {
     let receipt_key = query.receipt.then(|| receipts::key(&state)).transpose()?;
     let registry = state.live.at(query.revision)?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
+    let provisional = as_of::provisional(as_of, today);
     if let (Some(unknown), Ok(_)) = (
         registry.unknown_on(as_of),
         CreditCode::normalize_query(&code),
@@ -590,6 +607,7 @@ pub async fn get_flag(
     let mut body = FlagResponse {
         data: DataInfo::of(&registry),
         as_of,
+        provisional,
         code: inst.code.clone(),
         answer: answer_for(&registry, inst, as_of),
         receipt: None,
@@ -602,7 +620,7 @@ pub async fn get_flag(
         endpoint: "GET /api/v1/flags/{code}".to_string(),
         items: vec![QuestionItem {
             as_of: None,
-            code: code.into_inner(),
+            code: text::echo(&code).into_owned(),
         }],
         revision: query.revision,
     };
@@ -610,6 +628,7 @@ pub async fn get_flag(
     let item = FlagItem {
         code: body.code.clone(),
         as_of,
+        provisional,
         answer: body.answer.clone(),
     };
     body.receipt = Some(receipts::issue(
@@ -671,8 +690,9 @@ pub async fn flags_batch(
                 },
             };
             FlagItem {
-                code,
+                code: text::echo(&code).into_owned(),
                 as_of,
+                provisional: as_of::provisional(as_of, today),
                 answer,
             }
         })
@@ -711,6 +731,7 @@ struct FlagCsv<'a> {
     valid_from: NaiveDate,
     valid_until: Option<NaiveDate>,
     as_of: NaiveDate,
+    provisional: bool,
     revision: Option<u64>,
 }
 
@@ -718,7 +739,9 @@ struct FlagCsv<'a> {
 /// UTF-8 CSV with a header row. Columns: `code`, `name`, `county_code` (e.g. 330402), `county`
 /// (e.g. 南湖区), `year` (the valid evaluation year), `grade` (A–E), `risk` (low, medium, high),
 /// `bid_flag` (bonus, penalty, none), `valid_from`, `valid_until` (empty while no later year is
-/// published), `as_of` (the date answered for), `revision` (the data revision's sequence number).
+/// published), `as_of` (the date answered for), `provisional` (`true` when `as_of` is after today:
+/// data arriving before that date may change the row), `revision` (the data revision's sequence
+/// number).
 /// Institutions without a valid grade on the date have no row. `bom=true` starts the file with
 /// a UTF-8 byte-order mark for Excel.
 #[utoipa::path(get, path = "/api/v1/flags.csv", tag = "flags", params(CsvQuery),
@@ -733,7 +756,9 @@ pub async fn flags_csv(
     query: web::Query<CsvQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
+    let provisional = as_of::provisional(as_of, today);
     if let Some(unknown) = registry.unknown_on(as_of) {
         return Err(unknown.error());
     }
@@ -754,6 +779,7 @@ pub async fn flags_csv(
             valid_from: standing.validity.valid_from,
             valid_until: standing.validity.valid_until,
             as_of,
+            provisional,
             revision,
         })
     });
@@ -771,6 +797,7 @@ pub async fn flags_csv(
             "valid_from",
             "valid_until",
             "as_of",
+            "provisional",
             "revision",
         ],
         rows,

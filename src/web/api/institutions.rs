@@ -199,6 +199,9 @@ pub struct InstitutionResponse {
     pub data: DataInfo,
     /// The date the standing is answered for.
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     /// Unified social credit code.
     pub code: String,
     pub name: String,
@@ -259,6 +262,7 @@ pub fn institution_view(
     Ok(InstitutionResponse {
         data: DataInfo::of(registry),
         as_of,
+        provisional: super::as_of::provisional(as_of, today),
         code: inst.code.clone(),
         name: inst.name.clone(),
         former_names: inst.former_names.clone(),

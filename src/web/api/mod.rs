@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, described by OpenAPI (`openapi/openapi.json`).
 
+pub mod as_of;
 pub mod changes;
 pub mod flags;
 pub mod health;
@@ -105,7 +106,9 @@ pub const DEMO_NOTICE: &str = "DEMO DATA — fictional institutions and results,
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AsOfQuery {
-    /// The date (Asia/Shanghai, `YYYY-MM-DD`) to answer for, e.g. a bid deadline; default today.
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) to answer for,
+    /// e.g. a bid deadline; default today. A date after today is answered as `provisional`.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number), reproducing what the
     /// registry said then; default the current one.
@@ -218,7 +221,9 @@ pub fn csv_ok<T: Serialize>(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CsvQuery {
-    /// The date (Asia/Shanghai) to answer for; default today.
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) to answer for;
+    /// default today. A date after today is answered as `provisional`.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,

@@ -47,7 +47,9 @@ pub struct SearchQuery {
     /// Risk level: low, medium or high (as for `grade`).
     #[param(value_type = Option<String>, example = "low")]
     pub risk: Option<RiskLevel>,
-    /// The date (Asia/Shanghai) for the valid grade; default today.
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for the valid
+    /// grade; default today.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
@@ -96,6 +98,9 @@ pub struct InstitutionSummary {
 pub struct SearchResponse {
     pub data: DataInfo,
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     /// All matches, over every page.
     pub total: usize,
     pub limit: usize,
@@ -122,7 +127,8 @@ pub async fn search_institutions(
     let query = query.into_inner();
     let registry = state.live.at(query.revision)?;
     registry.require_known()?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
     if query
         .q
         .as_deref()
@@ -154,6 +160,7 @@ pub async fn search_institutions(
     let body = SearchResponse {
         data: DataInfo::of(&registry),
         as_of,
+        provisional: super::as_of::provisional(as_of, today),
         total: page.total,
         limit,
         next_cursor: page.next.clone(),

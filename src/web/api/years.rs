@@ -29,7 +29,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct YearsQuery {
-    /// The date (Asia/Shanghai) for `valid_on_as_of`; default today.
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for
+    /// `valid_on_as_of`; default today.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
@@ -54,6 +56,9 @@ pub struct YearSummary {
 pub struct YearsResponse {
     pub data: DataInfo,
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     /// Newest first.
     pub years: Vec<YearSummary>,
 }
@@ -72,7 +77,8 @@ pub async fn list_years(
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
     registry.require_known()?;
-    let as_of = query.as_of.unwrap_or_else(|| state.clock.today());
+    let today = state.clock.today();
+    let as_of = query.as_of.unwrap_or(today);
     let valid = registry.valid_year(as_of).map(|v| v.year);
     let years = registry
         .years
@@ -92,6 +98,7 @@ pub async fn list_years(
         &YearsResponse {
             data: DataInfo::of(&registry),
             as_of,
+            provisional: super::as_of::provisional(as_of, today),
             years,
         },
         &registry,
