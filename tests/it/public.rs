@@ -414,6 +414,17 @@ async fn post_json(app: &TestApp, path: &str, body: &serde_json::Value) -> serde
         .expect("json")
 }
 
+/// A joint-punishment item for a listing in force on its date that has left display since.
+fn assert_not_displayed(item: &serde_json::Value) {
+    assert_eq!(item["status"], "not_displayed", "{item}");
+    assert_eq!(item["reason"], "left_display", "{item}");
+    for hidden in ["on_dishonesty_list_in_force", "de_high_risk", "valid_grade"] {
+        assert!(item[hidden].is_null(), "{hidden}: {item}");
+    }
+    assert_eq!(item["listings"], serde_json::json!([]), "{item}");
+    assert_eq!(item["art11"], serde_json::json!([]), "{item}");
+}
+
 async fn listing_display(db: TestDb) {
     let config = seed_ended_listings(&db);
     let repaired = "嘉环信〔2024〕2号";
@@ -444,10 +455,14 @@ async fn listing_display(db: TestDb) {
     assert_eq!(all["items"][0]["decision_number"], removed);
     assert_eq!(all["items"][0]["state"], "removed");
     assert_eq!(all["items"][0]["in_force"], false);
+    // As of a day it was in force: not shown, but counted, never "nobody was on the list".
     let (_, in_force) = app
         .get_json("/api/v1/dishonesty-list?as_of=2025-01-01")
         .await;
     assert_eq!(in_force["total"], 0, "{in_force}");
+    assert_eq!(in_force["not_displayed"], 1, "{in_force}");
+    let (_, now) = app.get_json("/api/v1/dishonesty-list").await;
+    assert_eq!(now["not_displayed"], 0, "{now}");
     let csv = app
         .get("/api/v1/dishonesty-list.csv?state=all&revision=2")
         .await
@@ -455,6 +470,20 @@ async fn listing_display(db: TestDb) {
         .await
         .expect("csv");
     assert!(!csv.contains(repaired), "{csv}");
+    let csv = app
+        .get("/api/v1/dishonesty-list.csv?as_of=2025-01-01")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "code,name,decision_number,reason,state,in_force,listed_on,in_force_from,ended_on,provisional",
+            ",,,,not_displayed,true,,,,false",
+        ],
+        "{csv}"
+    );
 
     // The institution JSON and page.
     for query in ["", "?as_of=2025-01-01", "?revision=2"] {
@@ -475,7 +504,8 @@ async fn listing_display(db: TestDb) {
         .await;
     assert_eq!(inst["listings"][0]["decision_number"], removed, "{inst}");
 
-    // The joint-punishment batch: never reported, also as of when it was in force.
+    // The joint-punishment batch: never reported; as of when it was in force, `not_displayed`
+    // with no details, never "not on the list".
     let batch = post_json(
         &app,
         "/api/v1/joint-punishment/batch",
@@ -485,11 +515,7 @@ async fn listing_display(db: TestDb) {
         ]}),
     )
     .await;
-    assert_eq!(
-        batch["items"][0]["on_dishonesty_list_in_force"], false,
-        "{batch}"
-    );
-    assert_eq!(batch["items"][0]["listings"], serde_json::json!([]));
+    assert_not_displayed(&batch["items"][0]);
     assert_eq!(
         batch["items"][1]["on_dishonesty_list_in_force"], true,
         "{batch}"
@@ -501,11 +527,7 @@ async fn listing_display(db: TestDb) {
         &serde_json::json!({"codes": [code(2)], "revision": 2, "as_of": "2025-01-01"}),
     )
     .await;
-    assert_eq!(
-        batch["items"][0]["on_dishonesty_list_in_force"], false,
-        "{batch}"
-    );
-    assert_eq!(batch["items"][0]["listings"], serde_json::json!([]));
+    assert_not_displayed(&batch["items"][0]);
 
     // The change feed: none of the repaired listing's events; the removed one's stay.
     let (_, feed) = app.get_json("/api/v1/changes").await;

@@ -12,9 +12,10 @@ use super::flags::{
 };
 use super::institutions::{enum_str, Art11Info, ListingInfo};
 use super::receipts::{self, ReceiptQuery};
-use super::{json_ok, DataInfo};
+use super::{as_of, json_ok, DataInfo};
 use crate::bundle::Dataset;
 use crate::domain::consequences::joint_punishment_result;
+use crate::domain::text;
 use crate::read::{Institution, Registry};
 use crate::receipt::Envelope;
 use crate::web::{AppState, Problem};
@@ -37,7 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// code; `invalid_code`: not a unified social credit code (`reason` names the failed check);
 /// `withheld`: the answer depends on stored data that failed its integrity check (the
 /// institution's own records, or a bundle the registry can no longer verify): not shown, and
-/// never an older answer in its place.
+/// never an older answer in its place; `not_displayed`: an issued listing of the institution on
+/// the serious-dishonesty list was in force on the date and has since left public display under
+/// the display rules (docs/rules.md: repaired, or removed): the registry says so instead of "not
+/// on the list", and shows nothing else (`reason` is `left_display`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JointStatus {
@@ -45,7 +49,13 @@ pub enum JointStatus {
     NotFound,
     InvalidCode,
     Withheld,
+    NotDisplayed,
 }
+
+/// The detail of a `not_displayed` answer.
+pub const NOT_DISPLAYED_DETAIL: &str = "an issued listing on the serious-dishonesty list was in \
+force on this date and has since left public display under the display rules (repaired, or \
+removed); nothing more about it is shown";
 
 /// The joint-punishment check of one code.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -54,18 +64,22 @@ pub struct JointItem {
     pub code: String,
     /// The date answered for.
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     pub status: JointStatus,
     /// For `invalid_code`: the failed check (`length`, `invalid_character`,
-    /// `division_not_digits`, `check_character`); for `withheld`: `integrity`; for `found`
-    /// without a valid grade on the date: `no_published_year` or `no_result_in_valid_year`.
+    /// `division_not_digits`, `check_character`); for `withheld`: `integrity`; for
+    /// `not_displayed`: `left_display`; for `found` without a valid grade on the date:
+    /// `no_published_year` or `no_result_in_valid_year`.
     pub reason: Option<String>,
     /// The reason in words.
     pub detail: Option<String>,
     /// The institution's name, when it is known.
     pub name: Option<String>,
     /// Whether an issued (签发) listing on the serious-dishonesty list is in force on the date;
-    /// a listing no longer displayed today (e.g. repaired) is never reported; null unless
-    /// `found`.
+    /// null unless `found` (a listing in force on the date that has left display since makes
+    /// the answer `not_displayed`, never `false`).
     pub on_dishonesty_list_in_force: Option<bool>,
     /// Whether the grade valid on the date is D or E with high risk (a joint-punishment result,
     /// inferred from Art. 19, 20); false without a valid grade; null unless `found`.
@@ -93,10 +107,13 @@ pub struct JointBatchResponse {
     pub receipt: Option<Envelope>,
 }
 
-fn item(code: String, as_of: NaiveDate, status: JointStatus) -> JointItem {
+/// The answer for `code` (as given: echoed bounded and escaped) on `as_of`, asked on `today`,
+/// with nothing but its status set.
+fn item(code: &str, as_of: NaiveDate, today: NaiveDate, status: JointStatus) -> JointItem {
     JointItem {
-        code,
+        code: text::echo(code).into_owned(),
         as_of,
+        provisional: as_of::provisional(as_of, today),
         status,
         reason: None,
         detail: None,
@@ -112,10 +129,25 @@ fn item(code: String, as_of: NaiveDate, status: JointStatus) -> JointItem {
 fn found(
     registry: &Registry,
     inst: &Institution,
-    code: String,
+    code: &str,
     on: NaiveDate,
     today: NaiveDate,
 ) -> JointItem {
+    let displayed_in_force = registry
+        .displayed_listings(inst, today)
+        .any(|l| l.in_force_on(on));
+    let hidden_in_force = inst
+        .listings
+        .iter()
+        .any(|l| l.in_force_on(on) && !registry.listing_displayed(l, today));
+    if hidden_in_force && !displayed_in_force {
+        return JointItem {
+            reason: Some("left_display".into()),
+            detail: Some(NOT_DISPLAYED_DETAIL.into()),
+            name: Some(inst.name.clone()),
+            ..item(code, on, today, JointStatus::NotDisplayed)
+        };
+    }
     let standing = registry.standing(inst, on);
     let (reason, detail) = match &standing {
         Some(_) => (None, None),
@@ -129,11 +161,7 @@ fn found(
         reason,
         detail,
         name: Some(inst.name.clone()),
-        on_dishonesty_list_in_force: Some(
-            registry
-                .displayed_listings(inst, today)
-                .any(|l| l.in_force_on(on)),
-        ),
+        on_dishonesty_list_in_force: Some(displayed_in_force),
         de_high_risk: Some(record.is_some_and(|r| joint_punishment_result(r.grade, r.risk))),
         valid_grade: standing.as_ref().map(valid_grade),
         art11: record
@@ -162,7 +190,7 @@ fn found(
                 ended_on: l.listing.ended_on,
             })
             .collect(),
-        ..item(code, on, JointStatus::Found)
+        ..item(code, on, today, JointStatus::Found)
     }
 }
 
@@ -206,17 +234,17 @@ pub async fn joint_punishment_batch(
         })
         .map(
             |(code, as_of, unknown)| match lookup_on(&registry, &code, unknown) {
-                Lookup::Found(inst) => found(&registry, inst, code, as_of, today),
-                Lookup::NotFound => item(code, as_of, JointStatus::NotFound),
+                Lookup::Found(inst) => found(&registry, inst, &code, as_of, today),
+                Lookup::NotFound => item(&code, as_of, today, JointStatus::NotFound),
                 Lookup::Invalid(e) => JointItem {
                     reason: Some(e.code().to_string()),
                     detail: Some(e.to_string()),
-                    ..item(code, as_of, JointStatus::InvalidCode)
+                    ..item(&code, as_of, today, JointStatus::InvalidCode)
                 },
                 Lookup::Withheld => JointItem {
                     reason: Some("integrity".into()),
                     detail: Some(WITHHELD_DETAIL.into()),
-                    ..item(code, as_of, JointStatus::Withheld)
+                    ..item(&code, as_of, today, JointStatus::Withheld)
                 },
             },
         )

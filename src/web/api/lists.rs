@@ -42,7 +42,9 @@ pub struct ListQuery {
     #[serde(default)]
     #[param(inline)]
     pub state: ListingFilter,
-    /// The date (Asia/Shanghai) for "in force"; default today.
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for "in
+    /// force"; default today. A date after today is answered as `provisional`.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
@@ -71,8 +73,73 @@ pub struct ListingRow {
 pub struct ListingsResponse {
     pub data: DataInfo,
     pub as_of: NaiveDate,
+    /// True when `as_of` is after today (Asia/Shanghai): answered from the data held now, which
+    /// may still change before that day.
+    pub provisional: bool,
     pub total: usize,
+    /// Listings that were in force on `as_of` (as this revision knows them) and have left public
+    /// display since (docs/rules.md): counted here, never shown, so that a past date does not
+    /// read as "nobody was on the list".
+    pub not_displayed: usize,
     pub items: Vec<ListingRow>,
+}
+
+/// How many listings were in force on `as_of` and are no longer displayed on `today`.
+pub fn not_displayed_in_force(registry: &Registry, as_of: NaiveDate, today: NaiveDate) -> usize {
+    registry
+        .institutions
+        .values()
+        .flat_map(|inst| &inst.listings)
+        .filter(|l| l.in_force_on(as_of) && !registry.listing_displayed(l, today))
+        .count()
+}
+
+/// A row of the list's CSV: a displayed listing, or (every cell empty but `state`, `in_force`
+/// and `provisional`) one in force on `as_of` that has left display since.
+#[derive(Debug, Serialize)]
+struct ListingCsv {
+    code: String,
+    name: String,
+    decision_number: String,
+    reason: String,
+    state: String,
+    in_force: bool,
+    listed_on: Option<NaiveDate>,
+    in_force_from: Option<NaiveDate>,
+    ended_on: Option<NaiveDate>,
+    provisional: bool,
+}
+
+impl ListingCsv {
+    fn shown(row: ListingRow, provisional: bool) -> ListingCsv {
+        ListingCsv {
+            code: row.code,
+            name: row.name,
+            decision_number: row.decision_number,
+            reason: row.reason,
+            state: row.state,
+            in_force: row.in_force,
+            listed_on: Some(row.listed_on),
+            in_force_from: row.in_force_from,
+            ended_on: row.ended_on,
+            provisional,
+        }
+    }
+
+    fn not_displayed(provisional: bool) -> ListingCsv {
+        ListingCsv {
+            code: String::new(),
+            name: String::new(),
+            decision_number: String::new(),
+            reason: String::new(),
+            state: "not_displayed".into(),
+            in_force: true,
+            listed_on: None,
+            in_force_from: None,
+            ended_on: None,
+            provisional,
+        }
+    }
 }
 
 /// The listings displayed today, those in force on `as_of` unless `filter` is `All` (the API
@@ -122,14 +189,19 @@ pub async fn dishonesty_list(
     let body = ListingsResponse {
         data: DataInfo::of(&registry),
         as_of,
+        provisional: super::as_of::provisional(as_of, today),
         total: items.len(),
+        not_displayed: not_displayed_in_force(&registry, as_of, today),
         items,
     };
     Ok(json_ok(&body, &registry))
 }
 
 /// The serious-dishonesty list as CSV (columns: code, name, decision_number, reason, state,
-/// in_force, listed_on, in_force_from, ended_on).
+/// in_force, listed_on, in_force_from, ended_on, provisional). After the displayed listings,
+/// one row per listing that was in force on `as_of` and has left public display since: `state`
+/// is `not_displayed`, `in_force` is `true`, and every other cell but `provisional` is empty.
+/// `provisional` is `true` on every row when `as_of` is after today.
 #[utoipa::path(get, path = "/api/v1/dishonesty-list.csv", tag = "lists", params(ListQuery),
     responses(
         (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
@@ -145,6 +217,12 @@ pub async fn dishonesty_list_csv(
     registry.require_known_dataset(Dataset::DishonestyList)?;
     let today = state.clock.today();
     let as_of = query.as_of.unwrap_or(today);
+    let provisional = super::as_of::provisional(as_of, today);
+    let shown = listings(&registry, query.state, as_of, today)
+        .into_iter()
+        .map(|row| ListingCsv::shown(row, provisional));
+    let hidden = (0..not_displayed_in_force(&registry, as_of, today))
+        .map(|_| ListingCsv::not_displayed(provisional));
     csv_ok(
         "envcredit-dishonesty-list.csv",
         &[
@@ -157,8 +235,9 @@ pub async fn dishonesty_list_csv(
             "listed_on",
             "in_force_from",
             "ended_on",
+            "provisional",
         ],
-        listings(&registry, query.state, as_of, today),
+        shown.chain(hidden),
         query.bom,
         &registry,
     )
