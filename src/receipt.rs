@@ -113,7 +113,9 @@ impl ReceiptKey {
 
     /// Signs the receipt's canonical bytes.
     pub fn sign(&self, receipt: &Receipt) -> Result<Envelope, serde_json::Error> {
-        Ok(Envelope::from(&KIND.sign(&self.key, &canonical_bytes(receipt)?)))
+        Ok(Envelope::from(
+            &KIND.sign(&self.key, &canonical_bytes(receipt)?),
+        ))
     }
 }
 
@@ -619,8 +621,9 @@ mod tests {
     #[test]
     fn signed_payload_must_be_a_receipt_of_a_known_version() {
         let k = key();
-        let sign_raw =
-            |payload: &[u8]| serde_json::to_vec(&Envelope::from(&KIND.sign(&k.key, payload))).unwrap();
+        let sign_raw = |payload: &[u8]| {
+            serde_json::to_vec(&Envelope::from(&KIND.sign(&k.key, payload))).unwrap()
+        };
         let mut v3 = receipt();
         v3.receipt_version = 3;
         let err = verify(&sign_raw(&canonical_bytes(&v3).unwrap()), k.public_key()).unwrap_err();

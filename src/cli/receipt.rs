@@ -118,7 +118,11 @@ fn describe(file: &str, key_id: &str, r: &Receipt) -> String {
             data.sequence,
             head.sequence
         ),
-        (_, Some(head), _) => writeln!(out, "head:      {} (the answer is from the head)", revision(head)),
+        (_, Some(head), _) => writeln!(
+            out,
+            "head:      {} (the answer is from the head)",
+            revision(head)
+        ),
         (_, None, _) => writeln!(out, "head:      none (the registry held no data)"),
     };
     let _ = writeln!(out, "issued at: {}", escape(&r.issued_at));
@@ -170,7 +174,8 @@ fn answer_line(a: &Value) -> String {
             ", grade {} / {} risk ({}, valid from {})",
             part("/grade/letter"),
             part("/risk/level"),
-            g.get("year").map_or("?".to_string(), |y| escape(&y.to_string()).into_owned()),
+            g.get("year")
+                .map_or("?".to_string(), |y| escape(&y.to_string()).into_owned()),
             part("/valid_from"),
         );
     }
@@ -253,8 +258,16 @@ mod tests {
         // One line per fact: the header lines and exactly one answer line.
         assert_eq!(out.lines().count(), 7 + 1, "{out}");
         let line = out.lines().last().unwrap_or_default();
-        assert!(line.starts_with("  X\\u{a}  91330402MA0000001U as of 2025-06-01: found, bid flag bonus\\u{1b}[1A"), "{line}");
-        assert!(line.ends_with(": invalid_code, 甲\\u{2028}乙, reason length\\u{85}"), "{line}");
+        assert!(
+            line.starts_with(
+                "  X\\u{a}  91330402MA0000001U as of 2025-06-01: found, bid flag bonus\\u{1b}[1A"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(": invalid_code, 甲\\u{2028}乙, reason length\\u{85}"),
+            "{line}"
+        );
         assert!(out.starts_with("ok a\\u{a}b.json: "), "{out}");
     }
 
@@ -264,16 +277,29 @@ mod tests {
         let older = describe("f", "k", &receipt(vec![answer.clone()], 4, Some(6), 2));
         assert!(older.contains("NOT THE HEAD: answered from revision 4, an older revision than the registry's newest when it signed (6)"), "{older}");
         let head = describe("f", "k", &receipt(vec![answer.clone()], 6, Some(6), 2));
-        assert!(head.contains("(the answer is from the head)") && !head.contains("NOT THE HEAD"), "{head}");
+        assert!(
+            head.contains("(the answer is from the head)") && !head.contains("NOT THE HEAD"),
+            "{head}"
+        );
         let v1 = describe("f", "k", &receipt(vec![answer], 4, None, 1));
-        assert!(v1.contains("head:      not recorded (a version 1 receipt"), "{v1}");
+        assert!(
+            v1.contains("head:      not recorded (a version 1 receipt"),
+            "{v1}"
+        );
     }
 
     #[test]
     fn provisional_answers_are_marked() {
-        let answer = json!({"code": "X", "as_of": "2030-06-01", "status": "found", "provisional": true});
+        let answer =
+            json!({"code": "X", "as_of": "2030-06-01", "status": "found", "provisional": true});
         let out = describe("f", "k", &receipt(vec![answer], 6, Some(6), 2));
-        assert!(out.contains("PROVISIONAL: 1 answer is about a date after the day it was issued"), "{out}");
-        assert!(out.contains("X as of 2030-06-01: found (provisional)"), "{out}");
+        assert!(
+            out.contains("PROVISIONAL: 1 answer is about a date after the day it was issued"),
+            "{out}"
+        );
+        assert!(
+            out.contains("X as of 2030-06-01: found (provisional)"),
+            "{out}"
+        );
     }
 }

@@ -268,6 +268,22 @@ mod tests {
     }
 
     #[test]
+    fn errors_escape_the_character_they_name() {
+        // A control or bidi character in a code must not reach a terminal or a log raw.
+        for (text, shown) in [
+            ("91\u{1b}30100799655058B", "\\u{1b}"),
+            ("9133\u{202e}100799655058B", "\\u{202e}"),
+        ] {
+            let message = CreditCode::parse(text).unwrap_err().to_string();
+            assert!(message.contains(shown), "{message}");
+            assert!(
+                !message.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
     fn charset_has_31_distinct_ascii_characters_without_ioszv() {
         assert_eq!(CHARSET.len(), 31);
         assert_eq!(CHARSET.chars().count(), 31);

@@ -72,7 +72,10 @@ mod tests {
     #[test]
     fn plain_text_is_unchanged_and_borrowed() {
         assert!(matches!(escape("91330402MA0000001U"), Cow::Borrowed(_)));
-        assert!(matches!(escape("嘉兴市南湖区 检测（有限）公司"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape("嘉兴市南湖区 检测（有限）公司"),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(echo("  91330402ma0000001u "), Cow::Borrowed(_)));
     }
 
@@ -83,7 +86,10 @@ mod tests {
             "A\\u{a}  B found, bid flag bonus\\u{1b}[2K\\u{d}"
         );
         assert_eq!(escape("\u{202e}sunob\u{2066}"), "\\u{202e}sunob\\u{2066}");
-        assert_eq!(escape("a\u{200b}b\u{feff}\u{85}\u{2028}"), "a\\u{200b}b\\u{feff}\\u{85}\\u{2028}");
+        assert_eq!(
+            escape("a\u{200b}b\u{feff}\u{85}\u{2028}"),
+            "a\\u{200b}b\\u{feff}\\u{85}\\u{2028}"
+        );
         assert_eq!(escape("tab\there"), "tab\\u{9}here");
         // The backslash is escaped too: a literal "\u{a}" cannot pass as an escaped newline.
         assert_eq!(escape("\\u{a}"), "\\\\u{a}");
@@ -99,6 +105,9 @@ mod tests {
             echo(&hostile),
             format!("X\\u{{a}}{}…", "Y".repeat(MAX_ECHO_CHARS - 2))
         );
-        assert_eq!(echo("嘉".repeat(41).as_str()), format!("{}…", "嘉".repeat(40)));
+        assert_eq!(
+            echo("嘉".repeat(41).as_str()),
+            format!("{}…", "嘉".repeat(40))
+        );
     }
 }

@@ -563,3 +563,69 @@ backends!(
     repaired_listings_leave_display_and_removed_ones_stay_five_years,
     listing_display
 );
+
+/// The same past-date question at the same revision gets the same answer on any day after the
+/// repaired listing left display: `not_displayed`, in the JSON, the receipt and the list's CSV.
+/// Before it left display (a today before the repair) the listing is shown, by the display rule.
+async fn not_displayed_any_day(db: TestDb) {
+    let dir = tempfile::tempdir().expect("dir");
+    seed_ended_listings(&db);
+    let config = crate::receipts::config_with_receipts(&db, dir.path());
+    let question = serde_json::json!({"revision": 3, "receipt": true, "items": [
+        {"code": code(2), "as_of": "2025-01-01"},
+        {"code": code(1), "as_of": "2025-01-01"},
+    ]});
+
+    let mut seen = Vec::new();
+    for today in [date(2026, 6, 1), date(2031, 1, 1)] {
+        let app = spawn_app(config.clone(), today).await;
+        let batch = post_json(&app, "/api/v1/joint-punishment/batch", &question).await;
+        assert_not_displayed(&batch["items"][0]);
+        assert_eq!(batch["items"][1]["status"], "found", "{batch}");
+        assert_eq!(
+            batch["items"][1]["on_dishonesty_list_in_force"], false,
+            "{batch}"
+        );
+        let signed = crate::receipts::payload(&batch);
+        assert_eq!(signed["answers"][0]["status"], "not_displayed", "{signed}");
+        let (_, list) = app
+            .get_json("/api/v1/dishonesty-list?as_of=2025-01-01&revision=3")
+            .await;
+        assert_eq!(list["not_displayed"], 1, "{list}");
+        let csv = app
+            .get("/api/v1/dishonesty-list.csv?as_of=2025-01-01&revision=3")
+            .await
+            .text()
+            .await
+            .expect("csv");
+        seen.push((
+            batch["items"].clone(),
+            signed["answers"].clone(),
+            signed["question"].clone(),
+            list["items"].clone(),
+            list["not_displayed"].clone(),
+            csv,
+        ));
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "the same answer on 2026-06-01 and 2031-01-01"
+    );
+
+    // While the listing was still displayed (before its repair), it was on the list.
+    let app = spawn_app(config, date(2025, 1, 20)).await;
+    let batch = post_json(&app, "/api/v1/joint-punishment/batch", &question).await;
+    assert_eq!(batch["items"][0]["status"], "found", "{batch}");
+    assert_eq!(
+        batch["items"][0]["on_dishonesty_list_in_force"], true,
+        "{batch}"
+    );
+    assert_eq!(
+        batch["items"][0]["listings"][0]["decision_number"],
+        "嘉环信〔2024〕2号"
+    );
+}
+backends!(
+    not_displayed_is_the_same_answer_on_any_later_day,
+    not_displayed_any_day
+);

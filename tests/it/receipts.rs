@@ -22,7 +22,7 @@ fn receipt_key() -> ReceiptKey {
 }
 
 /// A production configuration with the receipt key in a file, as `envcredit keygen` writes it.
-fn config_with_receipts(db: &TestDb, dir: &Path) -> Config {
+pub(crate) fn config_with_receipts(db: &TestDb, dir: &Path) -> Config {
     let path = dir.join("receipt.key");
     std::fs::write(&path, format!("{}\n", STANDARD.encode(SEED))).expect("key file");
     let mut config = config(db);
@@ -35,7 +35,7 @@ fn bytes(value: &Value) -> Vec<u8> {
 }
 
 /// The receipt's payload, decoded.
-fn payload(answer: &Value) -> Value {
+pub(crate) fn payload(answer: &Value) -> Value {
     let encoded = answer["receipt"]["payload"].as_str().expect("payload");
     serde_json::from_slice(&STANDARD.decode(encoded).expect("base64")).expect("payload json")
 }
@@ -220,7 +220,9 @@ async fn round_trip(db: TestDb) {
         let changed = edited(&one, edit);
         assert_eq!(
             receipt::verify(&bytes(&changed), &published_key).unwrap_err(),
-            receipt::ReceiptError::Envelope(envcredit::bundle::envelope::EnvelopeError::BadSignature)
+            receipt::ReceiptError::Envelope(
+                envcredit::bundle::envelope::EnvelopeError::BadSignature
+            )
         );
     }
     // The answer around an intact receipt edited: it no longer matches what was signed.
@@ -333,7 +335,10 @@ async fn forged_line(db: TestDb) {
 
     std::fs::write(dir.path().join("forged.json"), bytes(&batch)).expect("write");
     let b64 = receipt_key().public_key().to_base64();
-    let out = envcredit(dir.path(), &["verify-receipt", "forged.json", "--pubkey", &b64]);
+    let out = envcredit(
+        dir.path(),
+        &["verify-receipt", "forged.json", "--pubkey", &b64],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(!stdout.contains('\u{1b}') && !stdout.contains('\r') && !stdout.contains('\u{202e}'));
