@@ -573,3 +573,63 @@ fn verify_receipt_explains_itself() {
     assert!(!out.status.success());
     assert_eq!(text(&out.stderr).lines().count(), 1);
 }
+
+/// The Python of docs/receipts.md, as printed there, checks a real version 2 receipt: it
+/// verifies, names an older revision than the head, prints a client's code escaped, and refuses
+/// an edited answer.
+#[actix_web::test]
+async fn the_documented_python_verifies_receipts() {
+    if !crate::verify_python::python_or_skip() {
+        return;
+    }
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/receipts.md"))
+            .expect("docs/receipts.md");
+    let blocks: Vec<&str> = doc
+        .split("```python\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("\n```").next())
+        .collect();
+    assert_eq!(blocks.len(), 1, "one python block in docs/receipts.md");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("verify_receipt.py"), blocks[0]).expect("script");
+
+    let db = TestDb::sqlite();
+    let config = config_with_receipts(&db, dir.path());
+    import(&db, &config, &first_bundle().0).expect("imports");
+    let app = spawn_app(config, date(2025, 10, 1)).await;
+    let forged = format!("X\u{1b}[2K\n{}", code(1));
+    let (status, batch) = app
+        .post_json(
+            "/api/v1/flags/batch",
+            &json!({"as_of": "2026-06-01", "receipt": true, "codes": [forged, code(1)]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{batch}");
+    let key = receipt_key().public_key().to_base64();
+    let run = |file: &str, document: &Value| {
+        std::fs::write(dir.path().join(file), bytes(document)).expect("write");
+        std::process::Command::new("python3")
+            .current_dir(dir.path())
+            .args(["verify_receipt.py", file, &key])
+            .output()
+            .expect("python3")
+    };
+    let out = run("answer.json", &batch);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("ok: POST /api/v1/flags/batch as of 2026-06-01 revision 1"));
+    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    assert_eq!(stdout.lines().count(), 3, "one line per answer: {stdout}");
+    assert!(stdout.contains("(provisional)"), "{stdout}");
+
+    let mut edited_answer = batch.clone();
+    edited_answer["items"][1]["bid_flag"] = json!("bonus-edited");
+    let out = run("edited.json", &edited_answer);
+    assert!(!out.status.success(), "an edited answer must fail");
+    assert!(
+        text(&out.stderr).contains("the answer differs from the signed answers"),
+        "{}",
+        text(&out.stderr)
+    );
+}
