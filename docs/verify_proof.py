@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks an envcredit record proof, or a whole bundle file, offline with the pipeline's key.
 
-    python3 verify_proof.py PROOF.json KEY [--code CODE] [--year YEAR]
+    python3 verify_proof.py PROOF.json KEY [--code CODE] [--year YEAR | --listing D | --violation D]
     python3 verify_proof.py --bundle BUNDLE.json KEY
     either with --from-seq N [--until-seq M]: the sequence range the key was trusted for
 
@@ -9,11 +9,14 @@ KEY is the pipeline's Ed25519 public key, standard base64 of its 32 bytes. Needs
 and the `cryptography` package. Exit status 0: verified; 1: not, with one line saying why.
 The reference implementation of docs/verify.md; docs/bundle-format.md is the format.
 """
-import argparse, base64, hashlib, json, sys
+import argparse, base64, hashlib, json, re, sys
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 PAYLOAD_TYPE = "application/vnd.envcredit.manifest+json; version=2"
+# Printed escaped, as envcredit prints text: controls, bidi and invisible characters, backslash
+ESCAPED = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                     r"\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 class Fail(Exception):
@@ -24,6 +27,8 @@ def sha256(data): return hashlib.sha256(data).digest()
 def leaf_hash(record): return sha256(b"\x00" + record)
 def node_hash(left, right): return sha256(b"\x01" + left + right)
 def is_hash(h): return isinstance(h, str) and len(h) == 64 and set(h) <= set("0123456789abcdef")
+def shown(text): return ESCAPED.sub(lambda c: "\\\\" if c[0] == "\\" else "\\u{%x}" % ord(c[0]),
+                                     str(text))
 
 
 def canonical(value):  # sorted keys, no white space, UTF-8 unescaped
@@ -93,7 +98,8 @@ def verify_inclusion(leaf, index, size, path, root):
     if r != root: raise Fail("inclusion: the audit path does not lead to the signed Merkle root")
 
 
-def verify_proof(proof, key, raw_key, code=None, year=None, from_seq=1, until_seq=None):
+def verify_proof(proof, key, raw_key, code=None, year=None, from_seq=1, until_seq=None,
+                 listing=None, violation=None):
     if not isinstance(proof, dict) or proof.get("proof_format") != "envcredit-record-proof-v1":
         raise Fail("proof_format: not an envcredit-record-proof-v1")
     env = proof.get("signed_manifest")
@@ -115,12 +121,18 @@ def verify_proof(proof, key, raw_key, code=None, year=None, from_seq=1, until_se
     if not isinstance(value, dict) or canonical(value) != record:
         raise Fail("record_canonical: the record is not in canonical form")
     if code is not None and value.get("code") != code:
-        raise Fail(f"record_mismatch: the proof is of {value.get('code')}, not of {code}")
+        raise Fail(f"record_mismatch: the proof is of {shown(value.get('code'))}, not of {shown(code)}")
     if year is not None and m["dataset"] != f"evaluation-{year}":
-        raise Fail(f"record_mismatch: the proof is of {m['dataset']}, not of evaluation-{year}")
+        raise Fail(f"record_mismatch: the proof is of {shown(m['dataset'])}, not of evaluation-{year}")
+    for dataset, decision in (("dishonesty-list", listing), ("violations", violation)):
+        if decision is not None and m["dataset"] != dataset:
+            raise Fail(f"record_mismatch: the proof is of {shown(m['dataset'])}, not of {dataset}")
+        if decision is not None and value.get("decision_number") != decision:
+            raise Fail(f"record_mismatch: the proof is of decision {shown(value.get('decision_number'))}, "
+                       f"not of {shown(decision)}")
     latest, warnings = proof.get("latest_sequence_of_dataset"), []
     if type(latest) is int and latest > m["sequence"]:
-        warnings.append(f"a newer bundle of {m['dataset']} exists (sequence {latest}): "
+        warnings.append(f"a newer bundle of {shown(m['dataset'])} exists (sequence {latest}): "
                         "this record may have changed since; ask for a new proof")
     return m, index, record, warnings
 
@@ -168,7 +180,12 @@ def main():
     ap.add_argument("key", help="the pipeline's public key: base64 of its 32 bytes")
     ap.add_argument("--bundle", action="store_true", help="FILE is a whole bundle, not a proof")
     ap.add_argument("--code", help="require the proof to be of this institution")
-    ap.add_argument("--year", type=int, help="require the proof to be of this evaluation year")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--year", type=int, help="require the proof to be of this evaluation year")
+    which.add_argument("--listing", metavar="DECISION",
+                       help="require the proof to be of the listing with this decision number")
+    which.add_argument("--violation", metavar="DECISION",
+                       help="require the proof to be of the violation with this decision number")
     ap.add_argument("--from-seq", type=int, default=1, help="first sequence the key may sign")
     ap.add_argument("--until-seq", type=int, help="last sequence the key may sign")
     a = ap.parse_args()
@@ -184,14 +201,15 @@ def main():
                   f"manifest sha256 {manifest_hash}, signed by key {key_id}")
             return 0
         m, index, record, warnings = verify_proof(strict_json(data, "proof"), key, raw_key, a.code,
-                                                  a.year, a.from_seq, a.until_seq)
+                                                  a.year, a.from_seq, a.until_seq, a.listing,
+                                                  a.violation)
     except (Fail, OSError, ValueError) as e:
         print(f"FAIL {a.file}: {e}", file=sys.stderr)
         return 1
     print(f"ok {a.file}: record {index} of {m['record_count']} in bundle {m['sequence']} "
-          f"({m['dataset']}, made {m.get('created_at')}), Merkle root {m['merkle_root']}, "
+          f"({shown(m['dataset'])}, made {shown(m.get('created_at'))}), Merkle root {m['merkle_root']}, "
           f"signed by key {key_id}")
-    print(f"  record: {record.decode()}")
+    print(f"  record: {shown(record.decode())}")
     for w in warnings: print(f"warning: {w}", file=sys.stderr)
     return 0
 

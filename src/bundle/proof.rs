@@ -18,6 +18,7 @@ use super::records::{canonical_bytes, EvaluationRecord, Listing, Violation};
 use super::rejection::{Rejection, Rule};
 use super::strict::Object;
 use super::VerifiedBundle;
+use crate::domain::text::escape;
 
 /// What [`RecordProof::proof_format`] says.
 pub const PROOF_FORMAT: &str = "envcredit-record-proof-v1";
@@ -74,6 +75,36 @@ impl ProvenRecord {
             ProvenRecord::Violation(r) => &r.code,
         }
     }
+
+    /// The decision number of a listing or violation (with the code, its key).
+    pub fn decision_number(&self) -> Option<&str> {
+        match self {
+            ProvenRecord::Evaluation(_) => None,
+            ProvenRecord::Listing(r) => Some(&r.decision_number),
+            ProvenRecord::Violation(r) => Some(&r.decision_number),
+        }
+    }
+}
+
+/// What the caller means a proof to be of: without it, a valid proof of *another* record
+/// (another institution, year or decision) would pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// The institution's unified social credit code.
+    pub code: Option<&'a str>,
+    /// Which record of it.
+    pub record: Option<ExpectedRecord<'a>>,
+}
+
+/// Which record a proof must be of, besides its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedRecord<'a> {
+    /// The result of this evaluation year (dataset `evaluation-YYYY`).
+    Evaluation(i32),
+    /// The listing with this decision number (dataset `dishonesty-list`).
+    Listing(&'a str),
+    /// The violation with this decision number (dataset `violations`).
+    Violation(&'a str),
 }
 
 /// A proof that checked out.
@@ -151,7 +182,8 @@ pub fn parse(bytes: &[u8]) -> Result<RecordProof, Rejection> {
 /// 3. the manifest parses strictly; the tree size is its `record_count`;
 /// 4. the leaf index and the audit path lead from `SHA-256(0x00 ‖ record)` to its `merkle_root`;
 /// 5. the record parses as a record of the manifest's dataset and is in canonical form;
-/// 6. what the caller expects (`code`, and `year` for an evaluation).
+/// 6. what the caller expects: `code`, and `year` for an evaluation (see [`verify_expecting`]
+///    for a listing or a violation).
 ///
 /// The proof's own `dataset`, `sequence` and `tree_size` are only compared with the manifest's
 /// (a mismatch is an error, so that a reader never sees one thing and checks another).
@@ -160,6 +192,23 @@ pub fn verify(
     key: &PublicKey,
     code: Option<&str>,
     year: Option<i32>,
+) -> Result<VerifiedProof, Rejection> {
+    verify_expecting(
+        proof,
+        key,
+        &Expected {
+            code,
+            record: year.map(ExpectedRecord::Evaluation),
+        },
+    )
+}
+
+/// [`verify`], with what the proof must be of in full: a result of a year, or a listing or a
+/// violation by its decision number (step 6: the record's key and its dataset).
+pub fn verify_expecting(
+    proof: &RecordProof,
+    key: &PublicKey,
+    expected: &Expected<'_>,
 ) -> Result<VerifiedProof, Rejection> {
     if proof.proof_format != PROOF_FORMAT {
         return Err(Rejection::new(
@@ -192,7 +241,7 @@ pub fn verify(
             Rule::ProofMismatch,
             format!(
                 "the proof says {} sequence {} with {} records; the signed manifest says {} sequence {} with {}",
-                proof.dataset,
+                escape(&proof.dataset),
                 proof.sequence,
                 proof.tree_size,
                 manifest.dataset,
@@ -234,25 +283,7 @@ pub fn verify(
     .map_err(|e| Rejection::new(Rule::Inclusion, e.to_string()))?;
 
     let record = parse_record(manifest.dataset, &record_bytes)?;
-    if let Some(code) = code {
-        if record.code() != code {
-            return Err(Rejection::new(
-                Rule::RecordMismatch,
-                format!("the proof is of {}, not of {code}", record.code()),
-            ));
-        }
-    }
-    if let Some(year) = year {
-        if manifest.dataset != Dataset::Evaluation(year) {
-            return Err(Rejection::new(
-                Rule::RecordMismatch,
-                format!(
-                    "the proof is of {}, not of evaluation-{year}",
-                    manifest.dataset
-                ),
-            ));
-        }
-    }
+    check_expected(&record, manifest.dataset, expected)?;
     let mut warnings = Vec::new();
     if proof.latest_sequence_of_dataset > manifest.sequence {
         warnings.push(format!(
@@ -307,6 +338,42 @@ pub fn latest_in_chain(
         }
     }
     Ok((latest, other_keys))
+}
+
+/// Step 6: the record is the one the caller means. Text from the proof is escaped: the
+/// message is printed to a person.
+fn check_expected(
+    record: &ProvenRecord,
+    dataset: Dataset,
+    expected: &Expected<'_>,
+) -> Result<(), Rejection> {
+    let mismatch = |message: String| Err(Rejection::new(Rule::RecordMismatch, message));
+    if let Some(code) = expected.code {
+        if record.code() != code {
+            return mismatch(format!(
+                "the proof is of {}, not of {}",
+                escape(record.code()),
+                escape(code)
+            ));
+        }
+    }
+    let (wanted, decision) = match expected.record {
+        None => return Ok(()),
+        Some(ExpectedRecord::Evaluation(year)) => (Dataset::Evaluation(year), None),
+        Some(ExpectedRecord::Listing(decision)) => (Dataset::DishonestyList, Some(decision)),
+        Some(ExpectedRecord::Violation(decision)) => (Dataset::Violations, Some(decision)),
+    };
+    if dataset != wanted {
+        return mismatch(format!("the proof is of {dataset}, not of {wanted}"));
+    }
+    match (decision, record.decision_number()) {
+        (Some(decision), Some(proven)) if proven != decision => mismatch(format!(
+            "the proof is of decision {}, not of {}",
+            escape(proven),
+            escape(decision)
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn decode_hash(text: &str) -> Option<Hash> {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::progress::{seconds, Reporter};
 use super::Command;
 use crate::bundle::envelope::{self, SigningKey};
+use crate::bundle::proof::{Expected, ExpectedRecord};
 use crate::bundle::sign::{payload_hash, sign_draft, Draft, SignInput};
 use crate::bundle::{self, Verified};
 use crate::clock::{Clock, FixedClock, SystemClock};
@@ -58,8 +59,22 @@ pub fn dispatch(command: Command, config: Config) -> Result<()> {
             pubkey,
             code,
             year,
+            listing,
+            violation,
             chain,
-        } => super::proof::verify_proof(&file, &pubkey, code.as_deref(), year, chain.as_deref()),
+        } => {
+            let record = match (year, listing.as_deref(), violation.as_deref()) {
+                (Some(year), _, _) => Some(ExpectedRecord::Evaluation(year)),
+                (_, Some(decision), _) => Some(ExpectedRecord::Listing(decision)),
+                (_, _, Some(decision)) => Some(ExpectedRecord::Violation(decision)),
+                _ => None,
+            };
+            let expected = Expected {
+                code: code.as_deref(),
+                record,
+            };
+            super::proof::verify_proof(&file, &pubkey, &expected, chain.as_deref())
+        }
         Command::VerifyReceipt { file, pubkey } => super::receipt::verify_receipt(&file, &pubkey),
         Command::Checkpoint => super::checkpoint::checkpoint(&config),
         Command::Config {

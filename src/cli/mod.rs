@@ -105,9 +105,10 @@ pub enum Command {
         #[arg(long, value_name = "FILE", requires = "institutions")]
         key: Option<PathBuf>,
     },
-    /// Check the proof of one record (from `/api/v1/institutions/{code}/years/{year}/proof`)
-    /// offline with the pipeline's public key: the signed manifest, the record's path to its
-    /// Merkle root, the record itself. Warns when a newer bundle of the dataset exists.
+    /// Check the proof of one record (from `/api/v1/institutions/{code}/years/{year}/proof`,
+    /// `…/listings/{decision}/proof` or `…/violations/{decision}/proof`) offline with the
+    /// pipeline's public key: the signed manifest, the record's path to its Merkle root, the
+    /// record itself. Warns when a newer bundle of the dataset exists.
     VerifyProof {
         #[arg(value_name = "FILE")]
         file: PathBuf,
@@ -120,6 +121,13 @@ pub enum Command {
         /// Also require the proof to be of this evaluation year.
         #[arg(long, value_name = "YEAR")]
         year: Option<i32>,
+        /// Also require the proof to be of the listing on the serious-dishonesty list with this
+        /// decision number.
+        #[arg(long, value_name = "DECISION", conflicts_with_all = ["year", "violation"])]
+        listing: Option<String>,
+        /// Also require the proof to be of the publicized violation with this decision number.
+        #[arg(long, value_name = "DECISION", conflicts_with = "year")]
+        violation: Option<String>,
         /// The chain of signed manifests (the saved answer of /api/v1/bundles): warn from its
         /// verified manifests, not the server's hint, when a newer bundle of the dataset exists.
         #[arg(long, value_name = "FILE")]

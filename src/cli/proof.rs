@@ -3,20 +3,21 @@
 
 use std::path::Path;
 
-use crate::bundle::proof::{self, ProvenRecord};
+use crate::bundle::proof::{self, Expected, ProvenRecord};
+use crate::domain::text::escape;
 use crate::{Error, Result};
 
 /// Verifies the proof in `file` (the API's answer, or the bare proof) with `pubkey` (base64, or
-/// a file holding it, as `envcredit keygen` writes FILE.pub); with `code` and `year`, also that
-/// it is the proof of that institution's result in that year; with `chain` (the saved answer of
-/// `/api/v1/bundles`), the "newer bundle" warning comes from the signed manifests there instead
-/// of the server's unsigned hint. Prints what it proves and any warning; any failure is one
+/// a file holding it, as `envcredit keygen` writes FILE.pub); with `expected`, also that it is
+/// the proof of that institution's result in that year, or of its listing or violation with
+/// that decision number; with `chain` (the saved answer of `/api/v1/bundles`), the "newer
+/// bundle" warning comes from the signed manifests there instead of the server's unsigned hint.
+/// Prints what it proves, every text of the record escaped, and any warning; any failure is one
 /// line naming the rule.
 pub fn verify_proof(
     file: &Path,
     pubkey: &str,
-    code: Option<&str>,
-    year: Option<i32>,
+    expected: &Expected<'_>,
     chain: Option<&Path>,
 ) -> Result<()> {
     let key = super::receipt::public_key(pubkey)?;
@@ -31,7 +32,7 @@ pub fn verify_proof(
         ))
     };
     let parsed = proof::parse(&bytes).map_err(fail)?;
-    let verified = proof::verify(&parsed, &key, code, year).map_err(fail)?;
+    let verified = proof::verify_expecting(&parsed, &key, expected).map_err(fail)?;
     let m = &verified.manifest;
     println!(
         "ok {}: record {} of {} in bundle {} ({}, made {}), Merkle root {}, signed by key {}",
@@ -44,25 +45,10 @@ pub fn verify_proof(
         hex::encode(m.merkle_root),
         verified.key_id
     );
-    match &verified.record {
-        ProvenRecord::Evaluation(r) => println!(
-            "  {} {}: grade {}, risk {}",
-            r.code,
-            r.name,
-            r.grade,
-            r.risk.as_str()
-        ),
-        ProvenRecord::Listing(r) => println!(
-            "  {} {}: listing {} ({:?})",
-            r.code, r.name, r.decision_number, r.state
-        ),
-        ProvenRecord::Violation(r) => {
-            println!("  {} {}: violation {}", r.code, r.name, r.decision_number)
-        }
-    }
+    println!("  {}", describe(&verified.record));
     println!(
         "  record: {}",
-        String::from_utf8_lossy(&verified.record_bytes)
+        escape(&String::from_utf8_lossy(&verified.record_bytes))
     );
     let mut warnings = verified.warnings.clone();
     if let Some(chain) = chain {
@@ -88,4 +74,39 @@ pub fn verify_proof(
         eprintln!("warning: {warning}");
     }
     Ok(())
+}
+
+/// One line saying what the record is; its text comes from the proof, so it is escaped.
+fn describe(record: &ProvenRecord) -> String {
+    let optional =
+        |date: Option<chrono::NaiveDate>| date.map_or("-".to_string(), |d| d.to_string());
+    match record {
+        ProvenRecord::Evaluation(r) => format!(
+            "{} {}: grade {}, risk {}",
+            escape(&r.code),
+            escape(&r.name),
+            r.grade,
+            r.risk.as_str()
+        ),
+        ProvenRecord::Listing(r) => format!(
+            "{} {}: listing {} ({}), listed on {}, in force from {}, ended on {}; reason: {}",
+            escape(&r.code),
+            escape(&r.name),
+            escape(&r.decision_number),
+            r.state.as_str(),
+            r.listed_on,
+            optional(r.in_force_from),
+            optional(r.ended_on),
+            escape(&r.reason)
+        ),
+        ProvenRecord::Violation(r) => format!(
+            "{} {}: violation {} by {}, decided on {}: {}",
+            escape(&r.code),
+            escape(&r.name),
+            escape(&r.decision_number),
+            escape(&r.authority),
+            r.decided_on,
+            escape(&r.description)
+        ),
+    }
 }

@@ -18,6 +18,7 @@ mod flags;
 mod highwater;
 mod http;
 mod keys;
+mod list_proofs;
 mod openapi;
 mod operations;
 mod pages;

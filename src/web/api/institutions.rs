@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::proofs::{listing_proof_url, violation_proof_url};
 use super::{json_ok, AsOfQuery, DataInfo};
 use crate::bundle::records::{Change, EvaluationRecord};
 use crate::domain::code::CreditCode;
@@ -12,7 +13,7 @@ use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_re
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel, Score};
 use crate::domain::validity::YearStatus;
-use crate::read::{Institution, Registry, YearResult};
+use crate::read::{Institution, ListingView, Registry, YearResult};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
@@ -182,6 +183,25 @@ pub struct ListingInfo {
     pub listed_on: NaiveDate,
     pub in_force_from: Option<NaiveDate>,
     pub ended_on: Option<NaiveDate>,
+    /// Where the listing's inclusion proof is (relative URL, at this answer's revision): check
+    /// it offline with `envcredit verify-proof --listing` (docs/verify.md).
+    pub proof: String,
+}
+
+impl ListingInfo {
+    /// A displayed listing, `in_force` on `on`.
+    pub fn of(registry: &Registry, l: &ListingView, on: NaiveDate) -> ListingInfo {
+        ListingInfo {
+            decision_number: l.listing.decision_number.clone(),
+            reason: l.listing.reason.clone(),
+            state: enum_str(&l.listing.state),
+            in_force: l.in_force_on(on),
+            listed_on: l.listing.listed_on,
+            in_force_from: l.listing.in_force_from,
+            ended_on: l.listing.ended_on,
+            proof: listing_proof_url(registry, &l.listing.code, &l.listing.decision_number),
+        }
+    }
 }
 
 /// A publicized verified violation (Art. 17).
@@ -191,6 +211,9 @@ pub struct ViolationInfo {
     pub authority: String,
     pub description: String,
     pub decided_on: NaiveDate,
+    /// Where the violation's inclusion proof is (relative URL, at this answer's revision):
+    /// check it offline with `envcredit verify-proof --violation` (docs/verify.md).
+    pub proof: String,
 }
 
 /// An institution.
@@ -277,15 +300,7 @@ pub fn institution_view(
             .collect(),
         listings: registry
             .displayed_listings(inst, today)
-            .map(|l| ListingInfo {
-                decision_number: l.listing.decision_number.clone(),
-                reason: l.listing.reason.clone(),
-                state: enum_str(&l.listing.state),
-                in_force: l.in_force_on(as_of),
-                listed_on: l.listing.listed_on,
-                in_force_from: l.listing.in_force_from,
-                ended_on: l.listing.ended_on,
-            })
+            .map(|l| ListingInfo::of(registry, l, as_of))
             .collect(),
         violations: registry
             .displayed_violations(inst, today)
@@ -294,6 +309,11 @@ pub fn institution_view(
                 authority: v.violation.authority.clone(),
                 description: v.violation.description.clone(),
                 decided_on: v.violation.decided_on,
+                proof: violation_proof_url(
+                    registry,
+                    &v.violation.code,
+                    &v.violation.decision_number,
+                ),
             })
             .collect(),
     })

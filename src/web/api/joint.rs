@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::flags::{
     lookup_on, no_valid_grade, valid_grade, BatchRequest, Lookup, ValidGrade, WITHHELD_DETAIL,
 };
-use super::institutions::{enum_str, Art11Info, ListingInfo};
+use super::institutions::{Art11Info, ListingInfo};
 use super::receipts::{self, ReceiptQuery};
 use super::{as_of, json_ok, DataInfo};
 use crate::bundle::Dataset;
@@ -90,7 +90,8 @@ pub struct JointItem {
     /// none.
     pub art11: Vec<Art11Info>,
     /// The institution's listings on the serious-dishonesty list displayed today, with their
-    /// state and dates; `in_force` is as of the date.
+    /// state and dates; `in_force` is as of the date; `proof` links each to the proof of its
+    /// signed record (so a receipt signs where to check it).
     pub listings: Vec<ListingInfo>,
 }
 
@@ -180,15 +181,7 @@ fn found(
             .unwrap_or_default(),
         listings: registry
             .displayed_listings(inst, today)
-            .map(|l| ListingInfo {
-                decision_number: l.listing.decision_number.clone(),
-                reason: l.listing.reason.clone(),
-                state: enum_str(&l.listing.state),
-                in_force: l.in_force_on(on),
-                listed_on: l.listing.listed_on,
-                in_force_from: l.listing.in_force_from,
-                ended_on: l.listing.ended_on,
-            })
+            .map(|l| ListingInfo::of(registry, l, on))
             .collect(),
         ..item(code, on, today, JointStatus::Found)
     }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::institutions::enum_str;
+use super::proofs::{listing_proof_url, violation_proof_url};
 use super::{csv_ok, json_ok, DataInfo};
 use crate::bundle::Dataset;
 use crate::read::Registry;
@@ -67,6 +68,9 @@ pub struct ListingRow {
     pub listed_on: NaiveDate,
     pub in_force_from: Option<NaiveDate>,
     pub ended_on: Option<NaiveDate>,
+    /// Where the listing's inclusion proof is (relative URL, at this answer's revision): check
+    /// it offline with `envcredit verify-proof --listing` (docs/verify.md). Not in the CSV.
+    pub proof: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -165,6 +169,7 @@ pub fn listings(
             listed_on: l.listing.listed_on,
             in_force_from: l.listing.in_force_from,
             ended_on: l.listing.ended_on,
+            proof: listing_proof_url(registry, &l.listing.code, &l.listing.decision_number),
         })
         .collect()
 }
@@ -262,6 +267,34 @@ pub struct ViolationRow {
     pub authority: String,
     pub description: String,
     pub decided_on: NaiveDate,
+    /// Where the violation's inclusion proof is (relative URL, at this answer's revision):
+    /// check it offline with `envcredit verify-proof --violation` (docs/verify.md). Not in the
+    /// CSV.
+    pub proof: String,
+}
+
+/// A row of the violations' CSV: a violation without its proof link.
+#[derive(Debug, Serialize)]
+struct ViolationCsv {
+    code: String,
+    name: String,
+    decision_number: String,
+    authority: String,
+    description: String,
+    decided_on: NaiveDate,
+}
+
+impl From<ViolationRow> for ViolationCsv {
+    fn from(row: ViolationRow) -> ViolationCsv {
+        ViolationCsv {
+            code: row.code,
+            name: row.name,
+            decision_number: row.decision_number,
+            authority: row.authority,
+            description: row.description,
+            decided_on: row.decided_on,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -283,6 +316,7 @@ fn violation_rows(registry: &Registry, today: NaiveDate) -> Vec<ViolationRow> {
             authority: v.violation.authority.clone(),
             description: v.violation.description.clone(),
             decided_on: v.violation.decided_on,
+            proof: violation_proof_url(registry, &v.violation.code, &v.violation.decision_number),
         })
         .collect()
 }
@@ -338,7 +372,9 @@ pub async fn violations_csv(
             "description",
             "decided_on",
         ],
-        violation_rows(&registry, state.clock.today()),
+        violation_rows(&registry, state.clock.today())
+            .into_iter()
+            .map(ViolationCsv::from),
         query.bom,
         &registry,
     )

@@ -3,31 +3,64 @@
 //! chain of signed manifests. `docs/verify.md` says how to check them without this server.
 //!
 //! Within the display limits (docs/rules.md): the signed manifests stay public for good, but a
-//! bundle's records — its file, and proofs of its records — are served only while every record
-//! in it may still be displayed.
+//! bundle's file is served only while every record in it may still be displayed, and a listing
+//! or violation is proved only while it is displayed (so a bundle file gone with a listing that
+//! has left display does not take the proofs of the others with it).
 
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::search::percent_encode;
 use super::{json_ok, DataInfo};
 use crate::bundle::proof::{signed_manifest, RecordProof};
 use crate::bundle::records::Records;
 use crate::bundle::{Dataset, VerifiedBundle};
 use crate::domain::code::CreditCode;
-use crate::read::Registry;
+use crate::domain::text;
+use crate::read::{Institution, Registry};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
 #[derive(OpenApi)]
-#[openapi(paths(record_proof, list_bundles, bundle_file))]
+#[openapi(paths(
+    record_proof,
+    listing_proof,
+    violation_proof,
+    list_bundles,
+    bundle_file
+))]
 pub struct Doc;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(record_proof)
+        .service(listing_proof)
+        .service(violation_proof)
         .service(list_bundles)
         .service(bundle_file);
+}
+
+/// Where the proof of a listing shown in an answer is: a relative URL, at the answer's
+/// revision, so that it proves the record exactly as that answer showed it.
+pub fn listing_proof_url(registry: &Registry, code: &str, decision_number: &str) -> String {
+    proof_url(registry, code, "listings", decision_number)
+}
+
+/// Where the proof of a violation shown in an answer is (see [`listing_proof_url`]).
+pub fn violation_proof_url(registry: &Registry, code: &str, decision_number: &str) -> String {
+    proof_url(registry, code, "violations", decision_number)
+}
+
+fn proof_url(registry: &Registry, code: &str, kind: &str, decision_number: &str) -> String {
+    let revision = registry
+        .revision
+        .as_ref()
+        .map_or(String::new(), |r| format!("?revision={}", r.sequence));
+    format!(
+        "/api/v1/institutions/{code}/{kind}/{}/proof{revision}",
+        percent_encode(decision_number)
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -120,6 +153,153 @@ pub async fn record_proof(
         .ok_or_else(|| Error::Internal(format!("no bundle holds the {year} record of {code}")))?;
     let proof = RecordProof::of(bundle, index, latest_of(chain, dataset))
         .ok_or_else(|| Error::Internal(format!("no proof for leaf {index}")))?;
+    Ok(json_ok(
+        &ProofResponse {
+            data: DataInfo::of(&registry),
+            proof,
+        },
+        &registry,
+    ))
+}
+
+/// The institution a listing or violation proof is asked about, once the dataset is known and
+/// the institution not withheld.
+fn institution_for<'a>(
+    registry: &'a Registry,
+    dataset: Dataset,
+    code: &str,
+) -> Result<(CreditCode, Option<&'a Institution>)> {
+    registry.require_known_dataset(dataset)?;
+    let code = CreditCode::normalize_query(code)?;
+    if let Some(withheld) = registry.withheld.get(code.as_str()) {
+        return Err(Error::Integrity(format!("{}: {}", code, withheld.reason)));
+    }
+    let inst = registry.institutions.get(code.as_str());
+    Ok((code, inst))
+}
+
+/// The proof of record `index` of bundle `sequence` of the view's chain, once that record is
+/// the one the view shows (`shown`).
+fn proof_of(
+    registry: &Registry,
+    dataset: Dataset,
+    sequence: u64,
+    index: u64,
+    shown: impl Fn(&Records, usize) -> bool,
+) -> Result<RecordProof> {
+    let chain = served_chain(registry);
+    let at = usize::try_from(index).map_err(|e| Error::Internal(e.to_string()))?;
+    let bundle = chain
+        .iter()
+        .find(|b| b.manifest.sequence == sequence && b.manifest.dataset == dataset)
+        .filter(|b| shown(&b.records, at))
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "bundle {sequence} does not hold the {dataset} record at {index} as shown"
+            ))
+        })?;
+    RecordProof::of(bundle, at, latest_of(chain, dataset))
+        .ok_or_else(|| Error::Internal(format!("no proof for leaf {index}")))
+}
+
+/// The proof of a listing on the serious-dishonesty list, as the registry displays it: its
+/// record in the latest bundle of the list. A listing that has left public display (a repaired
+/// one at once, a removed one after 5 years: docs/rules.md) is not proved: it answers exactly
+/// as a listing that never existed.
+#[utoipa::path(get, path = "/api/v1/institutions/{code}/listings/{decision}/proof", tag = "verify",
+    params(
+        ("code" = String, Path, description = "Unified social credit code (18 characters)"),
+        ("decision" = String, Path, description = "The listing's decision number, percent-encoded as UTF-8 (the `proof` link of each listing gives it ready)"),
+        RevisionQuery,
+    ),
+    responses(
+        (status = 200, description = "The proof; check it offline with `envcredit verify-proof --listing` or docs/verify.md", body = ProofResponse),
+        (status = 400, description = "Invalid code or parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No displayed listing with this decision number for this code (also when it has left public display), or unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Withheld: the list or the institution failed the integrity check", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/institutions/{code}/listings/{decision}/proof")]
+pub async fn listing_proof(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<RevisionQuery>,
+) -> Result<HttpResponse> {
+    let (code, decision) = path.into_inner();
+    let registry = state.live.at(query.revision)?;
+    let (code, inst) = institution_for(&registry, Dataset::DishonestyList, &code)?;
+    let today = state.clock.today();
+    let view = inst
+        .and_then(|inst| {
+            registry
+                .displayed_listings(inst, today)
+                .find(|l| l.listing.decision_number == decision)
+        })
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "a displayed listing {} of {code}",
+                text::echo(&decision)
+            ))
+        })?;
+    let proof = proof_of(
+        &registry,
+        Dataset::DishonestyList,
+        view.sequence,
+        view.leaf_index,
+        |records, at| matches!(records, Records::DishonestyList(r) if r.get(at) == Some(&view.listing)),
+    )?;
+    Ok(json_ok(
+        &ProofResponse {
+            data: DataInfo::of(&registry),
+            proof,
+        },
+        &registry,
+    ))
+}
+
+/// The proof of a publicized violation, as the registry displays it: its record in the latest
+/// bundle of violations. A violation that has left public display (5 years after its decision:
+/// docs/rules.md) is not proved: it answers exactly as a violation that never existed.
+#[utoipa::path(get, path = "/api/v1/institutions/{code}/violations/{decision}/proof", tag = "verify",
+    params(
+        ("code" = String, Path, description = "Unified social credit code (18 characters)"),
+        ("decision" = String, Path, description = "The violation's decision number, percent-encoded as UTF-8 (the `proof` link of each violation gives it ready)"),
+        RevisionQuery,
+    ),
+    responses(
+        (status = 200, description = "The proof; check it offline with `envcredit verify-proof --violation` or docs/verify.md", body = ProofResponse),
+        (status = 400, description = "Invalid code or parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No displayed violation with this decision number for this code (also when it has left public display), or unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Withheld: the violations or the institution failed the integrity check", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/institutions/{code}/violations/{decision}/proof")]
+pub async fn violation_proof(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<RevisionQuery>,
+) -> Result<HttpResponse> {
+    let (code, decision) = path.into_inner();
+    let registry = state.live.at(query.revision)?;
+    let (code, inst) = institution_for(&registry, Dataset::Violations, &code)?;
+    let today = state.clock.today();
+    let view = inst
+        .and_then(|inst| {
+            registry
+                .displayed_violations(inst, today)
+                .find(|v| v.violation.decision_number == decision)
+        })
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "a displayed violation {} of {code}",
+                text::echo(&decision)
+            ))
+        })?;
+    let proof = proof_of(
+        &registry,
+        Dataset::Violations,
+        view.sequence,
+        view.leaf_index,
+        |records, at| matches!(records, Records::Violations(r) if r.get(at) == Some(&view.violation)),
+    )?;
     Ok(json_ok(
         &ProofResponse {
             data: DataInfo::of(&registry),
@@ -236,7 +416,7 @@ pub async fn list_bundles(
         (status = 200, description = "The bundle file", content_type = "application/json"),
         (status = 400, description = "Not a sequence number", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No accepted bundle with this sequence number", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "A record of it has left public display: only its signed manifest stays public (`/api/v1/bundles`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "A record of it has left public display: only its signed manifest stays public (`/api/v1/bundles`); each listing or violation still displayed has its own proof (the `proof` link of its item)", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/bundles/{sequence}")]
 pub async fn bundle_file(
@@ -250,8 +430,17 @@ pub async fn bundle_file(
         .find(|b| b.manifest.sequence == sequence)
         .ok_or_else(|| Error::NotFound(format!("bundle {sequence}")))?;
     if !displayable(&registry, bundle, state.clock.today()) {
+        let proofs = match bundle.manifest.dataset {
+            Dataset::DishonestyList => {
+                "; each listing still displayed has its own proof: the `proof` link of each item of /api/v1/dishonesty-list?state=all"
+            }
+            Dataset::Violations => {
+                "; each violation still displayed has its own proof: the `proof` link of each item of /api/v1/violations"
+            }
+            Dataset::Evaluation(_) => "",
+        };
         return Err(Error::Gone(format!(
-            "bundle {sequence} holds a record that has left public display; its signed manifest stays at /api/v1/bundles"
+            "bundle {sequence} holds a record that has left public display; its signed manifest stays at /api/v1/bundles{proofs}"
         )));
     }
     let mut response = json_ok(&(), &registry);
