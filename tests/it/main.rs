@@ -15,6 +15,7 @@ mod crash;
 mod demo;
 mod flags;
 mod highwater;
+mod history;
 mod http;
 mod keys;
 mod openapi;

@@ -125,7 +125,23 @@ pub struct ObjectionInfo {
     pub outcome: Option<String>,
 }
 
-/// Why a published record changed.
+/// A grade with its risk level, as one version of a record has them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GradeAndRisk {
+    pub grade: GradeInfo,
+    pub risk: RiskInfo,
+}
+
+impl GradeAndRisk {
+    fn of(record: &EvaluationRecord) -> GradeAndRisk {
+        GradeAndRisk {
+            grade: grade_info(record.grade),
+            risk: risk_info(record.risk),
+        }
+    }
+}
+
+/// Why a published record changed, and what the change set.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChangeInfo {
     /// "correction" (after review, Art. 16; effective from the original publication) or
@@ -138,8 +154,16 @@ pub struct ChangeInfo {
     pub reference: String,
     /// The bundle that carried the change.
     pub sequence: u64,
-    /// Grade and risk before the change.
+    /// What the record said just before this change.
+    pub from: GradeAndRisk,
+    /// What this change set (a later change may have set something else since: the year's
+    /// `grade` and `risk` are the current ones).
+    pub to: GradeAndRisk,
+    /// Deprecated: `from.grade.letter`.
+    #[schema(deprecated)]
     pub previous_grade: String,
+    /// Deprecated: `from.risk.level`.
+    #[schema(deprecated)]
     pub previous_risk: String,
 }
 
@@ -326,7 +350,7 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
     let mut previous = result.versions.first().map(|v| &v.record);
     for v in result.changes() {
         if let (Some(change), Some(before)) = (&v.record.change, previous) {
-            changes.push(change_info(change, v.sequence, before));
+            changes.push(change_info(change, v.sequence, before, &v.record));
         }
         previous = Some(&v.record);
     }
@@ -374,7 +398,14 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
     })
 }
 
-fn change_info(change: &Change, sequence: u64, before: &EvaluationRecord) -> ChangeInfo {
+/// One change: what the record said before it (`before`) and what it set (`after`, the record
+/// the change came with).
+fn change_info(
+    change: &Change,
+    sequence: u64,
+    before: &EvaluationRecord,
+    after: &EvaluationRecord,
+) -> ChangeInfo {
     ChangeInfo {
         kind: enum_str(&change.kind),
         decision_date: change.decision_date,
@@ -382,6 +413,8 @@ fn change_info(change: &Change, sequence: u64, before: &EvaluationRecord) -> Cha
         reason: change.reason.clone(),
         reference: change.reference.clone(),
         sequence,
+        from: GradeAndRisk::of(before),
+        to: GradeAndRisk::of(after),
         previous_grade: before.grade.to_string(),
         previous_risk: before.risk.as_str().to_string(),
     }
