@@ -147,6 +147,13 @@ fn badges(line: &str) -> Vec<String> {
     out
 }
 
+/// The text of the year's heading on an institution page.
+fn heading(html: &str, year: i32) -> &str {
+    let marker = format!("<h3 id=\"year-{year}\">");
+    let at = html.find(&marker).expect("year heading") + marker.len();
+    &html[at..at + html[at..].find("</h3>").expect("end")]
+}
+
 async fn two_changes(db: TestDb) {
     let app = app(&db).await;
     let (status, body) = app
@@ -213,4 +220,80 @@ async fn two_changes(db: TestDb) {
 backends!(
     a_record_changed_twice_shows_what_each_change_set,
     two_changes
+);
+
+async fn corrections_and_determinations(db: TestDb) {
+    let app = app(&db).await;
+    // Institution: 1 was determined then corrected, 2 only determined, 3 only corrected.
+    for (n, corrected, determined) in [(1, true, true), (2, false, true), (3, true, false)] {
+        let (_, body) = app
+            .get_json(&format!("/api/v1/institutions/{}", code(n)))
+            .await;
+        let y2024 = &body["years"][1];
+        assert_eq!(y2024["corrected"], corrected, "{n}: {y2024}");
+        assert_eq!(y2024["determined"], determined, "{n}: {y2024}");
+        for (lang, corrected_word, determined_word) in [
+            ("/zh", "已更正", "已因新的认定变更"),
+            ("/en", "Corrected", "Changed by a new determination"),
+        ] {
+            let page = html(&app, &format!("{lang}/institutions/{}", code(n))).await;
+            let h = heading(&page, 2024);
+            assert_eq!(h.contains(corrected_word), corrected, "{n} {lang}: {h}");
+            assert_eq!(h.contains(determined_word), determined, "{n} {lang}: {h}");
+        }
+    }
+    // The year's results, as JSON and CSV (`determined` before `revision`).
+    let (_, results) = app.get_json("/api/v1/years/2024/results").await;
+    let flags: Vec<(bool, bool)> = results["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| {
+            (
+                r["corrected"].as_bool().expect("corrected"),
+                r["determined"].as_bool().expect("determined"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [(true, true), (false, true), (true, false)],
+        "{results}"
+    );
+    let csv = app
+        .get("/api/v1/years/2024/results.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].ends_with(",objection,corrected,determined,revision"),
+        "{csv}"
+    );
+    for (n, tail) in [
+        (1, ",true,true,6"),
+        (2, ",false,true,6"),
+        (3, ",true,false,6"),
+    ] {
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&code(n)))
+            .unwrap_or_else(|| panic!("{n}: {csv}"));
+        assert!(line.ends_with(tail), "{n}: {line}");
+    }
+    // The year page's notes say which.
+    let page = html(&app, "/years/2024").await;
+    let row = |n: u32| {
+        let at = page.find(&code(n)).expect("row");
+        &page[at..at + page[at..].find("</tr>").expect("end of row")]
+    };
+    assert!(row(2).contains("已因新的认定变更"), "{}", row(2));
+    assert!(!row(2).contains("已更正"), "{}", row(2));
+    assert!(row(3).contains("已更正"), "{}", row(3));
+    assert!(!row(3).contains("已因新的认定变更"), "{}", row(3));
+}
+backends!(
+    corrections_and_determinations_are_told_apart,
+    corrections_and_determinations
 );

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{json_ok, AsOfQuery, DataInfo};
-use crate::bundle::records::{Change, EvaluationRecord};
+use crate::bundle::records::{Change, ChangeKind, EvaluationRecord};
 use crate::domain::code::CreditCode;
 use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result};
 use crate::domain::county::County;
@@ -180,8 +180,13 @@ pub struct YearInfo {
     /// While the year is in publicity: how and until when to object (Chinese and English);
     /// null once final.
     pub how_to_object: Option<HowToObject>,
-    /// Whether the result was changed after publication.
+    /// Whether the result was corrected after publication (after review, Art. 16: a correction
+    /// reaches back to the original publication). A determination alone does not make it
+    /// corrected: see `determined`.
     pub corrected: bool,
+    /// Whether the result was changed after publication by a new determination (e.g. an
+    /// Art. 11 finding: it applies from its own date, not back to publication).
+    pub determined: bool,
     pub grade: GradeInfo,
     pub risk: RiskInfo,
     pub basic_score: Option<BasicScoreInfo>,
@@ -354,6 +359,7 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
         }
         previous = Some(&v.record);
     }
+    let final_with = |kind| status == YearStatus::Final && result.changed_by(kind);
     Some(YearInfo {
         year: result.year,
         status: enum_str(&status),
@@ -362,7 +368,8 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
         how_to_object: (status == YearStatus::InPublicity)
             .then(|| HowToObject::until(year.schedule.objection_deadline)),
         publication_date: year.schedule.publication_date,
-        corrected: status == YearStatus::Final && !changes.is_empty(),
+        corrected: final_with(ChangeKind::Correction),
+        determined: final_with(ChangeKind::Determination),
         grade: grade_info(r.grade),
         risk: risk_info(r.risk),
         basic_score: r.basic.map(|b| BasicScoreInfo {
