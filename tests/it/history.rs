@@ -297,3 +297,143 @@ backends!(
     corrections_and_determinations_are_told_apart,
     corrections_and_determinations
 );
+
+async fn events(db: TestDb) {
+    let app = app(&db).await;
+    let (_, feed) = app.get_json("/api/v1/changes").await;
+    let events = feed["events"].as_array().expect("events");
+    let seen: Vec<[&str; 5]> = events
+        .iter()
+        .map(|e| {
+            [
+                e["kind"].as_str().unwrap_or("-"),
+                e["date"].as_str().unwrap_or("-"),
+                e["date_source"].as_str().unwrap_or("-"),
+                e["listing_state"].as_str().unwrap_or("-"),
+                e["code"].as_str().map_or("-", |c| &c[c.len() - 3..]),
+            ]
+        })
+        .collect();
+    let tail = |n: u32| code(n)[15..].to_string();
+    let (t1, t2, t3, t6, t7) = (tail(1), tail(2), tail(3), tail(6), tail(7));
+    assert_eq!(
+        seen,
+        [
+            ["year_published", "2024-10-25", "publication_date", "-", "-"],
+            ["determination", "2025-03-12", "decision_date", "-", &t1],
+            ["determination", "2025-03-12", "decision_date", "-", &t2],
+            ["correction", "2025-06-10", "decision_date", "-", &t1],
+            ["correction", "2025-06-10", "decision_date", "-", &t3],
+            [
+                "year_in_publicity",
+                "2025-09-26",
+                "publicity_date",
+                "-",
+                "-"
+            ],
+            [
+                "listing_added",
+                "2024-11-11",
+                "in_force_from",
+                "in_force",
+                &t6
+            ],
+            ["listing_added", "2025-10-20", "listed_on", "publicity", &t7],
+            ["violation_added", "2024-05-06", "decided_on", "-", &t3],
+        ],
+        "{feed}"
+    );
+    // Every event still says when the registry learned of it.
+    assert!(events
+        .iter()
+        .all(|e| e["at"] == "2025-10-24T09:00:00+08:00"));
+    assert!(
+        events[3]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("E / high risk → B / low risk")),
+        "{}",
+        events[3]
+    );
+    assert!(
+        events[6]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("in force since 2024-11-11")),
+        "{}",
+        events[6]
+    );
+
+    // Atom: `published` is when it happened, `updated` when the registry learned of it.
+    let xml = app
+        .get("/api/v1/changes.atom")
+        .await
+        .text()
+        .await
+        .expect("atom");
+    let entry = xml
+        .split("<entry>")
+        .find(|e| e.contains(&format!(":listing_added:{}:", code(6))))
+        .unwrap_or_else(|| panic!("{xml}"));
+    assert!(
+        entry.contains("<published>2024-11-11T00:00:00+08:00</published>"),
+        "{entry}"
+    );
+    assert!(
+        entry.contains("<updated>2025-10-24T09:00:00+08:00</updated>"),
+        "{entry}"
+    );
+
+    // The home page: what happened, on the day it happened; none on the bundles' day.
+    for (lang, in_publicity, in_force, publicized) in [
+        (
+            "/zh",
+            "年度结果开始公示 (2025)",
+            "严重失信名单签发生效",
+            "列入严重失信名单（公示）",
+        ),
+        (
+            "/en",
+            "results in publicity (2025)",
+            "Serious-dishonesty listing issued, in force",
+            "Put on the serious-dishonesty list (publicity)",
+        ),
+    ] {
+        let page = html(&app, lang).await;
+        let items: Vec<&str> = page
+            .split("<li><time ")
+            .skip(1)
+            .map(|li| &li[..li.find("</li>").expect("end of item")])
+            .collect();
+        let item = |needle: &str| {
+            items
+                .iter()
+                .find(|i| i.contains(needle))
+                .copied()
+                .unwrap_or_else(|| panic!("{lang} {needle}: {items:?}"))
+        };
+        assert!(
+            item(in_publicity).starts_with("datetime=\"2025-09-26\">2025-09-26</time>"),
+            "{lang}: {items:?}"
+        );
+        let listed = item(&format!("/institutions/{}\"", code(6)));
+        assert!(
+            listed.starts_with("datetime=\"2024-11-11\">2024-11-11</time>"),
+            "{listed}"
+        );
+        assert!(listed.contains(in_force), "{listed}");
+        assert!(!listed.contains(publicized), "{listed}");
+        let proposed = item(&format!("/institutions/{}\"", code(7)));
+        assert!(
+            proposed.starts_with("datetime=\"2025-10-20\">2025-10-20</time>"),
+            "{proposed}"
+        );
+        assert!(proposed.contains(publicized), "{proposed}");
+        assert!(
+            items.iter().all(|i| !i.contains("2025-10-24")),
+            "{lang}: {items:?}"
+        );
+        // Newest first by the day it happened.
+        let dates: Vec<&str> = items.iter().map(|i| &i[10..20]).collect();
+        assert!(dates.windows(2).all(|w| w[0] >= w[1]), "{dates:?}");
+    }
+}
+backends!(events_say_what_happened_and_when, events);
