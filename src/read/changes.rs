@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use super::{ListingView, Registry, ViolationView};
-use crate::bundle::records::{ChangeKind, ListingState, Records};
+use crate::bundle::records::{
+    Change, ChangeKind, EvaluationRecord, Listing, ListingState, Records,
+};
 use crate::bundle::{Dataset, VerifiedBundle};
+use crate::domain::time::shanghai_date;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -23,7 +26,9 @@ pub enum EventKind {
     Correction,
     /// A published result changed by a new determination (e.g. an Art. 11 finding).
     Determination,
-    /// A listing appeared on the serious-dishonesty list (in publicity or issued).
+    /// A listing appeared in the registry's serious-dishonesty list, in whatever state it was
+    /// then (see [`Event::listing_state`]: newly publicized, or already in force, repaired or
+    /// removed).
     ListingAdded,
     /// A listing was issued and is in force.
     ListingInForce,
@@ -37,6 +42,29 @@ pub enum EventKind {
     ViolationChanged,
 }
 
+/// Which signed date an event's `date` is: the field of the record or manifest it was read
+/// from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// The year's publicity date (公示).
+    PublicityDate,
+    /// The year's publication date (公布).
+    PublicationDate,
+    /// The decision date of the change the record carries.
+    DecisionDate,
+    /// The listing's `listed_on` (decided and publicized).
+    ListedOn,
+    /// The listing's `in_force_from` (issued, 签发).
+    InForceFrom,
+    /// The listing's `ended_on` (repaired or removed).
+    EndedOn,
+    /// The violation's `decided_on`.
+    DecidedOn,
+    /// No record date says when: the day the pipeline made the bundle (Asia/Shanghai).
+    BundleCreated,
+}
+
 /// One entry of the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -44,8 +72,15 @@ pub struct Event {
     pub sequence: u64,
     pub dataset: Dataset,
     pub kind: EventKind,
-    /// When the pipeline made that bundle.
+    /// When the pipeline made that bundle (when the registry learned of it).
     pub at: DateTime<FixedOffset>,
+    /// When it happened, from the signed data: see `date_source`.
+    pub date: NaiveDate,
+    pub date_source: DateSource,
+    /// For listing events: the listing's state as this bundle signs it, so that a listing
+    /// already in force (or ended) when it first reaches the registry is not told as newly
+    /// publicized.
+    pub listing_state: Option<ListingState>,
     /// The institution, for events about one.
     pub code: Option<String>,
     pub name: Option<String>,
@@ -129,17 +164,76 @@ fn last_known<'a>(
     }
 }
 
-fn event(b: &VerifiedBundle, kind: EventKind, summary: String) -> Event {
+fn event(
+    b: &VerifiedBundle,
+    kind: EventKind,
+    (date, date_source): (NaiveDate, DateSource),
+    summary: String,
+) -> Event {
     Event {
         sequence: b.manifest.sequence,
         dataset: b.manifest.dataset,
         kind,
         at: b.manifest.created_at,
+        date,
+        date_source,
+        listing_state: None,
         code: None,
         name: None,
         reference: None,
         summary,
     }
+}
+
+/// The day the pipeline made the bundle, for what no record date dates.
+fn bundle_day(b: &VerifiedBundle) -> (NaiveDate, DateSource) {
+    (
+        shanghai_date(b.manifest.created_at.to_utc()),
+        DateSource::BundleCreated,
+    )
+}
+
+/// When a listing or violation that differs from its accepted version was changed: the
+/// decision date of its new change (the importer requires one); the bundle's day if it has none.
+fn new_change(
+    b: &VerifiedBundle,
+    now: Option<&Change>,
+    before: Option<&Change>,
+) -> (NaiveDate, DateSource) {
+    match now {
+        Some(change) if now != before => (change.decision_date, DateSource::DecisionDate),
+        _ => bundle_day(b),
+    }
+}
+
+/// The day a listing reached its signed state, and the wording of that state.
+fn listing_date(l: &Listing) -> ((NaiveDate, DateSource), String) {
+    let dated = |on: Option<NaiveDate>, source| {
+        on.map_or((l.listed_on, DateSource::ListedOn), |on| (on, source))
+    };
+    match l.state {
+        ListingState::Publicity => (
+            (l.listed_on, DateSource::ListedOn),
+            format!("in publicity since {}", l.listed_on),
+        ),
+        ListingState::InForce => {
+            let d = dated(l.in_force_from, DateSource::InForceFrom);
+            (d, format!("in force since {}", d.0))
+        }
+        ListingState::Repaired => {
+            let d = dated(l.ended_on, DateSource::EndedOn);
+            (d, format!("credit repaired on {}", d.0))
+        }
+        ListingState::Removed => {
+            let d = dated(l.ended_on, DateSource::EndedOn);
+            (d, format!("removed on {}", d.0))
+        }
+    }
+}
+
+/// "B / medium risk".
+fn grade_risk(r: &EvaluationRecord) -> String {
+    format!("{} / {} risk", r.grade, r.risk.as_str())
 }
 
 fn about(mut e: Event, code: &str, name: &str, reference: Option<&str>) -> Event {
@@ -158,27 +252,31 @@ fn diff(before: Option<&VerifiedBundle>, b: &VerifiedBundle, out: &mut Vec<Event
                 .and_then(|p| p.manifest.evaluation)
                 .and_then(|e| e.publication_date)
                 .is_some();
+            let Some(schedule) = b.manifest.evaluation else {
+                return;
+            };
             match (before, published) {
                 (None, None) => out.push(event(
                     b,
                     EventKind::YearInPublicity,
+                    (schedule.publicity_date, DateSource::PublicityDate),
                     format!(
-                        "{year}: {} results publicized; objections until {}",
+                        "{year}: {} results in publicity from {}; objections until {}",
                         records.len(),
-                        b.manifest
-                            .evaluation
-                            .map(|e| e.objection_deadline.to_string())
-                            .unwrap_or_default()
+                        schedule.publicity_date,
+                        schedule.objection_deadline
                     ),
                 )),
                 (_, Some(date)) if !was_published => out.push(event(
                     b,
                     EventKind::YearPublished,
+                    (date, DateSource::PublicationDate),
                     format!("{year}: {} results published on {date}", records.len()),
                 )),
                 (Some(_), None) => out.push(event(
                     b,
                     EventKind::YearRevised,
+                    bundle_day(b),
                     format!("{year}: results in publicity revised"),
                 )),
                 _ => {
@@ -192,24 +290,32 @@ fn diff(before: Option<&VerifiedBundle>, b: &VerifiedBundle, out: &mut Vec<Event
                         .unwrap_or_default();
                     for r in records {
                         let Some(change) = &r.change else { continue };
-                        if old
-                            .get(r.code.as_str())
-                            .is_some_and(|o| o.change.as_ref() == Some(change))
-                        {
+                        let prior = old.get(r.code.as_str());
+                        if prior.is_some_and(|o| o.change.as_ref() == Some(change)) {
                             continue;
                         }
-                        let kind = match change.kind {
-                            ChangeKind::Correction => EventKind::Correction,
-                            ChangeKind::Determination => EventKind::Determination,
+                        let (kind, what) = match change.kind {
+                            ChangeKind::Correction => (EventKind::Correction, "correction"),
+                            ChangeKind::Determination => {
+                                (EventKind::Determination, "determination")
+                            }
+                        };
+                        // What this change set, and what the record said before it.
+                        let set = match prior {
+                            Some(p) => format!("{} → {}", grade_risk(p), grade_risk(r)),
+                            None => grade_risk(r),
                         };
                         let summary = format!(
-                            "{year}: now {} / {} risk — {}",
-                            r.grade,
-                            r.risk.as_str(),
-                            change.reason
+                            "{year}: {what} decided on {}, effective from {}: {set} — {}",
+                            change.decision_date, change.effective_from, change.reason
                         );
                         out.push(about(
-                            event(b, kind, summary),
+                            event(
+                                b,
+                                kind,
+                                (change.decision_date, DateSource::DecisionDate),
+                                summary,
+                            ),
                             &r.code,
                             &r.name,
                             Some(&change.reference),
@@ -238,17 +344,22 @@ fn diff(before: Option<&VerifiedBundle>, b: &VerifiedBundle, out: &mut Vec<Event
                     Some(p) if *p != l => EventKind::ListingChanged,
                     Some(_) => continue,
                 };
-                let state = serde_json::to_value(l.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let (reached, state) = listing_date(l);
+                let date = match kind {
+                    EventKind::ListingChanged => {
+                        new_change(b, l.change.as_ref(), prior.and_then(|p| p.change.as_ref()))
+                    }
+                    _ => reached,
+                };
                 let summary = format!("serious-dishonesty list: {} — {state}", l.reason);
-                out.push(about(
-                    event(b, kind, summary),
+                let mut e = about(
+                    event(b, kind, date, summary),
                     &l.code,
                     &l.name,
                     Some(&l.decision_number),
-                ));
+                );
+                e.listing_state = Some(l.state);
+                out.push(e);
             }
         }
         Records::Violations(violations) => {
@@ -260,9 +371,15 @@ fn diff(before: Option<&VerifiedBundle>, b: &VerifiedBundle, out: &mut Vec<Event
                 _ => BTreeMap::new(),
             };
             for v in violations {
-                let kind = match old.get(&(v.code.as_str(), v.decision_number.as_str())) {
-                    None => EventKind::ViolationAdded,
-                    Some(p) if *p != v => EventKind::ViolationChanged,
+                let (kind, date) = match old.get(&(v.code.as_str(), v.decision_number.as_str())) {
+                    None => (
+                        EventKind::ViolationAdded,
+                        (v.decided_on, DateSource::DecidedOn),
+                    ),
+                    Some(p) if *p != v => (
+                        EventKind::ViolationChanged,
+                        new_change(b, v.change.as_ref(), p.change.as_ref()),
+                    ),
                     Some(_) => continue,
                 };
                 let summary = format!(
@@ -270,12 +387,81 @@ fn diff(before: Option<&VerifiedBundle>, b: &VerifiedBundle, out: &mut Vec<Event
                     v.authority, v.decided_on, v.description
                 );
                 out.push(about(
-                    event(b, kind, summary),
+                    event(b, kind, date, summary),
                     &v.code,
                     &v.name,
                     Some(&v.decision_number),
                 ));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+    }
+
+    fn listing(
+        state: ListingState,
+        in_force_from: Option<NaiveDate>,
+        ended_on: Option<NaiveDate>,
+    ) -> Listing {
+        Listing {
+            code: "X".into(),
+            name: "N".into(),
+            decision_number: "D".into(),
+            reason: "r".into(),
+            state,
+            listed_on: date(2023, 3, 1),
+            in_force_from,
+            ended_on,
+            change: None,
+        }
+    }
+
+    #[test]
+    fn a_listing_is_dated_by_the_state_it_reached() {
+        let issued = Some(date(2023, 3, 15));
+        let ended = Some(date(2024, 8, 30));
+        for (state, ended_on, on, source, words) in [
+            (
+                ListingState::Publicity,
+                None,
+                date(2023, 3, 1),
+                DateSource::ListedOn,
+                "in publicity since 2023-03-01",
+            ),
+            (
+                ListingState::InForce,
+                None,
+                date(2023, 3, 15),
+                DateSource::InForceFrom,
+                "in force since 2023-03-15",
+            ),
+            (
+                ListingState::Repaired,
+                ended,
+                date(2024, 8, 30),
+                DateSource::EndedOn,
+                "credit repaired on 2024-08-30",
+            ),
+            (
+                ListingState::Removed,
+                ended,
+                date(2024, 8, 30),
+                DateSource::EndedOn,
+                "removed on 2024-08-30",
+            ),
+        ] {
+            let in_force_from = (state != ListingState::Publicity)
+                .then_some(issued)
+                .flatten();
+            let ((d, s), w) = listing_date(&listing(state, in_force_from, ended_on));
+            assert_eq!((d, s, w.as_str()), (on, source, words), "{state:?}");
         }
     }
 }

@@ -73,6 +73,13 @@ impl YearResult {
     pub fn changes(&self) -> impl Iterator<Item = &RecordVersion> {
         self.versions.iter().skip(1)
     }
+
+    /// Whether a change of this kind made one of the versions: a correction (which reaches
+    /// back to publication) and a determination (which applies from its date) are told apart.
+    pub fn changed_by(&self, kind: ChangeKind) -> bool {
+        self.changes()
+            .any(|v| v.record.change.as_ref().is_some_and(|c| c.kind == kind))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,6 +307,8 @@ mod tests {
         ));
         assert_eq!(grade_on(&r, date(2024, 10, 25)), Some(Grade::A));
         assert_eq!(r.changes().count(), 1);
+        assert!(r.changed_by(ChangeKind::Correction));
+        assert!(!r.changed_by(ChangeKind::Determination));
     }
 
     #[test]
@@ -324,6 +333,8 @@ mod tests {
         assert_eq!(grade_on(&r, date(2025, 3, 11)), Some(Grade::C));
         assert_eq!(grade_on(&r, date(2025, 3, 12)), Some(Grade::D));
         assert_eq!(r.current().map(|v| v.sequence), Some(3));
+        assert!(r.changed_by(ChangeKind::Correction));
+        assert!(r.changed_by(ChangeKind::Determination));
     }
 
     #[test]

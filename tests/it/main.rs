@@ -16,6 +16,7 @@ mod crash;
 mod demo;
 mod flags;
 mod highwater;
+mod history;
 mod http;
 mod keys;
 mod list_proofs;

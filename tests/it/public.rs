@@ -161,7 +161,7 @@ async fn years_and_results(db: TestDb) {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("year,status,code,name,county_code,county,grade,risk,basic_score,risk_score,art11_grounds,objection,corrected,revision")
+        Some("year,status,code,name,county_code,county,grade,risk,basic_score,risk_score,art11_grounds,objection,corrected,determined,revision")
     );
     assert_eq!(lines.count(), 3);
     assert!(text.contains("南湖测试1号环境检测有限公司"));
@@ -279,7 +279,7 @@ async fn empty_csv(db: TestDb) {
         .text()
         .await
         .expect("csv");
-    assert_eq!(csv.trim_end(), "year,status,code,name,county_code,county,grade,risk,basic_score,risk_score,art11_grounds,objection,corrected,revision");
+    assert_eq!(csv.trim_end(), "year,status,code,name,county_code,county,grade,risk,basic_score,risk_score,art11_grounds,objection,corrected,determined,revision");
     let csv = app
         .get("/api/v1/violations.csv")
         .await

@@ -3,12 +3,13 @@
 
 use actix_web::{get, web, HttpResponse};
 use atom_syndication::{Entry, Feed, Link, Text};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::institutions::enum_str;
 use super::{json_ok, DataInfo};
+use crate::domain::time::SHANGHAI_OFFSET_SECONDS;
 use crate::read::changes::{events_since, Event};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
@@ -39,11 +40,22 @@ pub struct ChangeEvent {
     /// "evaluation-YYYY", "dishonesty-list" or "violations".
     pub dataset: String,
     /// year_in_publicity, year_published, year_revised, correction, determination,
-    /// listing_added, listing_in_force, listing_ended, listing_changed, violation_added,
-    /// violation_changed.
+    /// listing_added (first in the registry's list, in the state `listing_state` says),
+    /// listing_in_force, listing_ended, listing_changed, violation_added, violation_changed.
     pub kind: String,
-    /// When the pipeline made that bundle.
+    /// When the pipeline made that bundle: when the registry learned of it.
     pub at: DateTime<FixedOffset>,
+    /// When it happened (Asia/Shanghai), from the signed data; `date_source` names the field.
+    pub date: NaiveDate,
+    /// Which signed date `date` is: "publicity_date" or "publication_date" (of the year),
+    /// "decision_date" (of the change), "listed_on", "in_force_from" or "ended_on" (of the
+    /// listing), "decided_on" (of the violation), or "bundle_created" when no record date says
+    /// (a year in publicity revised).
+    pub date_source: String,
+    /// For listing events, the listing's state in that bundle: "publicity" (newly
+    /// publicized), "in_force" (issued; in force since `date`, which may be long before the
+    /// bundle), "repaired" or "removed"; null for other events.
+    pub listing_state: Option<String>,
     pub code: Option<String>,
     pub name: Option<String>,
     /// Decision number of the change, listing or violation.
@@ -87,11 +99,22 @@ fn to_json(e: &Event) -> ChangeEvent {
         dataset: e.dataset.to_string(),
         kind: enum_str(&e.kind),
         at: e.at,
+        date: e.date,
+        date_source: enum_str(&e.date_source),
+        listing_state: e.listing_state.map(|s| s.as_str().to_string()),
         code: e.code.clone(),
         name: e.name.clone(),
         reference: e.reference.clone(),
         summary: e.summary.clone(),
     }
+}
+
+/// The start of `date` in Asia/Shanghai.
+fn happened(date: NaiveDate) -> Option<DateTime<FixedOffset>> {
+    let offset = FixedOffset::east_opt(SHANGHAI_OFFSET_SECONDS)?;
+    date.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(offset)
+        .single()
 }
 
 /// What changed after a data revision: new years in publicity or published, corrections,
@@ -175,6 +198,9 @@ pub async fn changes_atom(
                 e.reference.as_deref().unwrap_or("-")
             ));
             entry.set_updated(e.at);
+            // When it happened (the start of that day in Asia/Shanghai); `updated` is when the
+            // registry learned of it.
+            entry.set_published(happened(e.date));
             if let Some(code) = &e.code {
                 let mut link = Link::default();
                 link.set_href(format!("/institutions/{code}"));

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::proofs::{listing_proof_url, violation_proof_url};
 use super::{json_ok, AsOfQuery, DataInfo};
-use crate::bundle::records::{Change, EvaluationRecord};
+use crate::bundle::records::{Change, ChangeKind, EvaluationRecord};
 use crate::domain::code::CreditCode;
 use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result};
 use crate::domain::county::County;
@@ -126,7 +126,23 @@ pub struct ObjectionInfo {
     pub outcome: Option<String>,
 }
 
-/// Why a published record changed.
+/// A grade with its risk level, as one version of a record has them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GradeAndRisk {
+    pub grade: GradeInfo,
+    pub risk: RiskInfo,
+}
+
+impl GradeAndRisk {
+    fn of(record: &EvaluationRecord) -> GradeAndRisk {
+        GradeAndRisk {
+            grade: grade_info(record.grade),
+            risk: risk_info(record.risk),
+        }
+    }
+}
+
+/// Why a published record changed, and what the change set.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChangeInfo {
     /// "correction" (after review, Art. 16; effective from the original publication) or
@@ -139,8 +155,16 @@ pub struct ChangeInfo {
     pub reference: String,
     /// The bundle that carried the change.
     pub sequence: u64,
-    /// Grade and risk before the change.
+    /// What the record said just before this change.
+    pub from: GradeAndRisk,
+    /// What this change set (a later change may have set something else since: the year's
+    /// `grade` and `risk` are the current ones).
+    pub to: GradeAndRisk,
+    /// Deprecated: `from.grade.letter`.
+    #[schema(deprecated)]
     pub previous_grade: String,
+    /// Deprecated: `from.risk.level`.
+    #[schema(deprecated)]
     pub previous_risk: String,
 }
 
@@ -157,8 +181,13 @@ pub struct YearInfo {
     /// While the year is in publicity: how and until when to object (Chinese and English);
     /// null once final.
     pub how_to_object: Option<HowToObject>,
-    /// Whether the result was changed after publication.
+    /// Whether the result was corrected after publication (after review, Art. 16: a correction
+    /// reaches back to the original publication). A determination alone does not make it
+    /// corrected: see `determined`.
     pub corrected: bool,
+    /// Whether the result was changed after publication by a new determination (e.g. an
+    /// Art. 11 finding: it applies from its own date, not back to publication).
+    pub determined: bool,
     pub grade: GradeInfo,
     pub risk: RiskInfo,
     pub basic_score: Option<BasicScoreInfo>,
@@ -346,10 +375,11 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
     let mut previous = result.versions.first().map(|v| &v.record);
     for v in result.changes() {
         if let (Some(change), Some(before)) = (&v.record.change, previous) {
-            changes.push(change_info(change, v.sequence, before));
+            changes.push(change_info(change, v.sequence, before, &v.record));
         }
         previous = Some(&v.record);
     }
+    let final_with = |kind| status == YearStatus::Final && result.changed_by(kind);
     Some(YearInfo {
         year: result.year,
         status: enum_str(&status),
@@ -358,7 +388,8 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
         how_to_object: (status == YearStatus::InPublicity)
             .then(|| HowToObject::until(year.schedule.objection_deadline)),
         publication_date: year.schedule.publication_date,
-        corrected: status == YearStatus::Final && !changes.is_empty(),
+        corrected: final_with(ChangeKind::Correction),
+        determined: final_with(ChangeKind::Determination),
         grade: grade_info(r.grade),
         risk: risk_info(r.risk),
         basic_score: r.basic.map(|b| BasicScoreInfo {
@@ -394,7 +425,14 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
     })
 }
 
-fn change_info(change: &Change, sequence: u64, before: &EvaluationRecord) -> ChangeInfo {
+/// One change: what the record said before it (`before`) and what it set (`after`, the record
+/// the change came with).
+fn change_info(
+    change: &Change,
+    sequence: u64,
+    before: &EvaluationRecord,
+    after: &EvaluationRecord,
+) -> ChangeInfo {
     ChangeInfo {
         kind: enum_str(&change.kind),
         decision_date: change.decision_date,
@@ -402,6 +440,8 @@ fn change_info(change: &Change, sequence: u64, before: &EvaluationRecord) -> Cha
         reason: change.reason.clone(),
         reference: change.reference.clone(),
         sequence,
+        from: GradeAndRisk::of(before),
+        to: GradeAndRisk::of(after),
         previous_grade: before.grade.to_string(),
         previous_risk: before.risk.as_str().to_string(),
     }

@@ -9,6 +9,7 @@ use super::institutions::{
     county_info, enum_str, grade_info, risk_info, score, CountyInfo, GradeInfo, RiskInfo,
 };
 use super::{csv_ok, json_ok, DataInfo};
+use crate::bundle::records::ChangeKind;
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
 use crate::read::search::{Filter, DEFAULT_LIMIT, MAX_LIMIT};
@@ -145,8 +146,12 @@ pub struct ResultRow {
     pub art11_grounds: Vec<u8>,
     /// "filed", "under_review", "decided", or null.
     pub objection: Option<String>,
-    /// Whether the result was changed after publication.
+    /// Whether the result was corrected after publication (after review, Art. 16; reaches back
+    /// to the original publication).
     pub corrected: bool,
+    /// Whether the result was changed after publication by a new determination (e.g. an
+    /// Art. 11 finding; applies from its own date).
+    pub determined: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -217,7 +222,8 @@ pub fn row(code: &str, name: &str, result: &YearResult) -> Option<ResultRow> {
         risk_score: r.risk_score.map(score),
         art11_grounds: r.art11.iter().map(|f| f.ground.number()).collect(),
         objection: r.objection.as_ref().map(|o| enum_str(&o.status)),
-        corrected: result.changes().next().is_some(),
+        corrected: result.changed_by(ChangeKind::Correction),
+        determined: result.changed_by(ChangeKind::Determination),
     })
 }
 
@@ -282,11 +288,14 @@ struct ResultCsv<'a> {
     art11_grounds: String,
     objection: String,
     corrected: bool,
+    determined: bool,
     revision: u64,
 }
 
 /// One year's results as CSV (columns: year, status, code, name, county_code, county, grade,
-/// risk, basic_score, risk_score, art11_grounds, objection, corrected, revision).
+/// risk, basic_score, risk_score, art11_grounds, objection, corrected, determined, revision).
+/// `corrected`: corrected after review (reaches back to publication); `determined`: changed by
+/// a new determination (applies from its date).
 #[utoipa::path(get, path = "/api/v1/years/{year}/results.csv", tag = "results",
     params(("year" = i32, Path, description = "Evaluation year"), ResultsQuery),
     responses(
@@ -327,6 +336,7 @@ pub async fn year_results_csv(
             .join(" "),
         objection: r.objection.clone().unwrap_or_default(),
         corrected: r.corrected,
+        determined: r.determined,
         revision,
     });
     csv_ok(
@@ -345,6 +355,7 @@ pub async fn year_results_csv(
             "art11_grounds",
             "objection",
             "corrected",
+            "determined",
             "revision",
         ],
         csv_rows,

@@ -8,7 +8,7 @@ use tera::Context;
 
 use super::Page;
 use crate::domain::score::Grade;
-use crate::read::changes::events_since;
+use crate::read::changes::{events_since, Event, EventKind};
 use crate::read::stats::statistics;
 use crate::web::api::institutions::{enum_str, grade_info, GradeInfo};
 use crate::web::AppState;
@@ -26,12 +26,27 @@ struct Glance {
 
 #[derive(Serialize)]
 struct Recent {
-    kind: String,
+    /// What happened: the catalogue key under `event`.
+    what: String,
+    /// When it happened (a signed date, not the bundle's arrival).
     date: String,
     code: Option<String>,
     name: Option<String>,
     reference: Option<String>,
     year: Option<i32>,
+}
+
+/// The wording of an event: a listing that first reaches the registry, is issued or ends is
+/// told by the state it reached on its date (newly publicized, in force, repaired, removed),
+/// not as "put on the list" whatever it is.
+fn what_happened(e: &Event) -> String {
+    match (e.kind, e.listing_state) {
+        (
+            EventKind::ListingAdded | EventKind::ListingInForce | EventKind::ListingEnded,
+            Some(state),
+        ) => format!("listing_{}", state.as_str()),
+        _ => enum_str(&e.kind),
+    }
 }
 
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -55,13 +70,19 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     });
     // The latest bundles carry the latest changes: no need to walk the whole chain.
     let head = registry.revision.as_ref().map_or(0, |r| r.sequence);
-    let recent: Vec<Recent> = events_since(registry, head.saturating_sub(8), page.today)
+    let mut latest: Vec<Event> = events_since(registry, head.saturating_sub(8), page.today)
         .into_iter()
         .rev()
         .take(RECENT)
+        .collect();
+    // Listed by the day each happened, newest first (the latest to arrive first on a tie): a
+    // listing in force for years that reaches the registry only now is not told as news.
+    latest.sort_by_key(|e| std::cmp::Reverse(e.date));
+    let recent: Vec<Recent> = latest
+        .into_iter()
         .map(|e| Recent {
-            kind: enum_str(&e.kind),
-            date: e.at.date_naive().to_string(),
+            what: what_happened(&e),
+            date: e.date.to_string(),
             code: e.code,
             name: e.name,
             reference: e.reference,
