@@ -292,6 +292,63 @@ async fn dishonesty_page(db: TestDb) {
 }
 backends!(dishonesty_page_in_force_and_all, dishonesty_page);
 
+/// An objection under review or filed shows the bureau's review deadline on the institution's
+/// page, marked overdue once today is past it; a decided one shows its decision instead.
+async fn objection_deadline(db: TestDb) {
+    let config = crate::api::objections_in_publicity(&db);
+    let on_time = spawn_app(config.clone(), date(2025, 10, 27)).await;
+    let late = spawn_app(config, date(2025, 10, 28)).await;
+    let objection = |html: &str| {
+        let at = html.find("<p class=\"objection\">").expect("an objection");
+        html[at..at + html[at..].find("</p>").expect("end")].to_string()
+    };
+    let deadline = |date: &str| {
+        format!("复核期限至 {date}（收到申请之日起 15 个工作日，第十六条；情况较复杂的可适当延长；由本站推算）")
+    };
+
+    let (_, html) = page(&on_time, &format!("/institutions/{}", code(1)), None).await;
+    let under_review = objection(&html);
+    assert!(
+        under_review.contains("复核中 · 2025-09-29 提出 · "),
+        "{under_review}"
+    );
+    assert!(
+        under_review.contains(&deadline("2025-10-27")),
+        "{under_review}"
+    );
+    assert!(!under_review.contains("overdue"), "not yet: {under_review}");
+    let (_, html) = page(&late, &format!("/institutions/{}", code(1)), None).await;
+    assert!(
+        objection(&html).ends_with(&format!(
+            "{} <strong class=\"overdue\">已逾期</strong>",
+            deadline("2025-10-27")
+        )),
+        "{html}"
+    );
+    let (_, html) = page(&late, &format!("/en/institutions/{}", code(1)), None).await;
+    assert!(objection(&html).contains(
+        "under review · filed on 2025-09-29 · review due by 2025-10-27 (15 working days after filing, Art. 16; the Bureau may extend it in complex cases; date worked out by this registry) <strong class=\"overdue\">overdue</strong>"
+    ), "{html}");
+
+    let (_, html) = page(&late, &format!("/institutions/{}", code(2)), None).await;
+    let filed = objection(&html);
+    assert!(filed.contains("已提出 · 2025-10-10 提出 · "), "{filed}");
+    assert!(filed.contains(&deadline("2025-10-30")));
+    assert!(!filed.contains("overdue"));
+
+    let (_, html) = page(&late, &format!("/institutions/{}", code(3)), None).await;
+    let decided = objection(&html);
+    assert!(
+        decided.contains("已决定 · 2025-09-30 提出 · 2025-10-09 决定 — 复核维持原评价结果"),
+        "{decided}"
+    );
+    assert!(!decided.contains("复核期限") && !decided.contains("overdue"));
+}
+backends!(
+    institution_page_shows_the_review_deadline,
+    objection_deadline
+);
+
 async fn home_page(db: TestDb) {
     let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
     let (_, html) = page(&app, "/", None).await;
