@@ -292,6 +292,29 @@ async fn dishonesty_page(db: TestDb) {
 }
 backends!(dishonesty_page_in_force_and_all, dishonesty_page);
 
+/// A listing shows on its institution the day it came into force (issued, 签发); a listing
+/// in publicity has no such day.
+async fn listing_in_force_date(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (_, html) = page(&app, &format!("/en/institutions/{}", code(5)), None).await;
+    assert!(
+        html.contains("In force (in force) · Listed 2024-10-28 · In force from 2024-11-11</li>"),
+        "{html}"
+    );
+    let (_, html) = page(&app, &format!("/institutions/{}", code(5)), None).await;
+    assert!(html.contains("列入 2024-10-28 · 2024-11-11 起生效</li>"));
+    let (_, html) = page(&app, &format!("/en/institutions/{}", code(15)), None).await;
+    assert!(
+        html.contains("In publicity · Listed 2025-02-10</li>"),
+        "{html}"
+    );
+    assert!(!html.contains("In force from"));
+}
+backends!(
+    institution_page_shows_when_a_listing_came_into_force,
+    listing_in_force_date
+);
+
 /// An objection under review or filed shows the bureau's review deadline on the institution's
 /// page, marked overdue once today is past it; a decided one shows its decision instead.
 async fn objection_deadline(db: TestDb) {
