@@ -304,6 +304,11 @@ async fn absent_institution(db: TestDb) {
         assert!(validity.contains(&text(lang, "validity_today").replace("{year}", "2025")));
         // The risk assessment's two parts are not in the data, and the page says so.
         assert!(section(&html, "grades").contains(&text(lang, "risk_parts")));
+        // The dishonesty section links to both lists.
+        let prefix = if lang == "en" { "&#x2F;en" } else { "" };
+        let lists = section(&html, "dishonesty");
+        assert!(lists.contains(&format!("href=\"{prefix}/dishonesty-list\"")));
+        assert!(lists.contains(&format!("href=\"{prefix}/violations\"")));
     }
     let en = page(&app, "/en/rules").await;
     assert!(!en.contains("escape an old penalty"));
