@@ -1,4 +1,4 @@
-//! Working days and the objection deadline (Art. 16).
+//! Working days, the objection deadline and the review deadline (Art. 16).
 //!
 //! Working days follow the State Council's annual holiday notices, make-up working weekends
 //! (调休) included. The notices are kept as data in `holidays.txt` (format in its header), so a
@@ -337,6 +337,15 @@ impl Calendar {
     pub fn objection_deadline(&self, publicity: NaiveDate) -> Result<NaiveDate, CalendarError> {
         self.working_days_after(publicity, OBJECTION_WORKING_DAYS)
     }
+
+    /// Last day of the bureau's review of an objection filed on `filed`: 15 working days
+    /// counted from the day after (Art. 16, second paragraph, with Civil Code Art. 201). The
+    /// measures count from the day the bureau *receives* the request; the registry knows only
+    /// the filing date and takes it as the day of receipt (inferred). The bureau may extend the
+    /// period in complex cases, so a later decision is not necessarily unlawful.
+    pub fn review_deadline(&self, filed: NaiveDate) -> Result<NaiveDate, CalendarError> {
+        self.working_days_after(filed, REVIEW_WORKING_DAYS)
+    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -526,6 +535,43 @@ mod tests {
         assert_eq!(
             cal().objection_deadline(d("2026-12-24")).unwrap(),
             d("2026-12-31")
+        );
+    }
+
+    /// The bureau's review deadline: 15 working days from the day after filing (Art. 16).
+    #[test]
+    fn review_deadline_vectors() {
+        for (filed, deadline) in [
+            // Tue 09-30, the National Day holidays (10-01 to 10-08) not counted, Thu 10-09,
+            // Fri 10-10, make-up Saturday 10-11, then 10-13 … 10-27.
+            ("2025-09-29", "2025-10-27"),
+            // Filed on the last day to object: Sat 10-11 (make-up) is the first day counted.
+            ("2025-10-10", "2025-10-30"),
+            // Filed on a holiday (2024-10-01): counting starts after the holidays, make-up
+            // Saturday 10-12 included.
+            ("2024-10-01", "2024-10-25"),
+            // Across the Spring Festival 2026: make-up Saturdays 02-14 and 02-28 count, 02-15
+            // to 02-23 do not.
+            ("2026-02-12", "2026-03-11"),
+            // An ordinary three weeks.
+            ("2025-03-03", "2025-03-24"),
+            // Ends on the last day the calendar knows.
+            ("2026-12-10", "2026-12-31"),
+        ] {
+            assert_eq!(
+                cal().review_deadline(d(filed)).unwrap(),
+                d(deadline),
+                "filed on {filed}"
+            );
+        }
+        // A count that runs past the calendar is an error, never a guess.
+        assert_eq!(
+            cal().review_deadline(d("2026-12-11")).unwrap_err(),
+            CalendarError::OutOfRange {
+                date: d("2027-01-01"),
+                first: d("2022-12-31"),
+                last: d("2026-12-31"),
+            }
         );
     }
 

@@ -1,6 +1,6 @@
 //! Import and read through the real app, on both backends.
 
-use envcredit::bundle::records::Records;
+use envcredit::bundle::records::{Objection, ObjectionStatus, Records};
 use envcredit::bundle::Dataset;
 
 use crate::backends;
@@ -249,6 +249,88 @@ async fn listings(db: TestDb) {
     assert_eq!(early["listings"][0]["in_force"], false);
 }
 backends!(dishonesty_listing_shows_on_institution, listings);
+
+/// 2024 (final), then 2025 in publicity with three objections: institution 1's under review
+/// (filed 2025-09-29: review due 2025-10-27, across the National Day holidays), institution
+/// 2's filed on the last day to object (2025-10-10: due 2025-10-30), institution 3's decided.
+pub fn objections_in_publicity(db: &TestDb) -> envcredit::config::Config {
+    let config = config(db);
+    let (first, hash1) = first_bundle();
+    import(db, &config, &first).expect("2024");
+    let mut records = records_2024();
+    let objection = |status, filed_on, decided_on: Option<chrono::NaiveDate>| Objection {
+        status,
+        filed_on,
+        decided_on,
+        outcome: decided_on.map(|_| "复核维持原评价结果".to_string()),
+    };
+    records[0].objection = Some(objection(
+        ObjectionStatus::UnderReview,
+        date(2025, 9, 29),
+        None,
+    ));
+    records[1].objection = Some(objection(ObjectionStatus::Filed, date(2025, 10, 10), None));
+    records[2].objection = Some(objection(
+        ObjectionStatus::Decided,
+        date(2025, 9, 30),
+        Some(date(2025, 10, 9)),
+    ));
+    let parts = Parts::of(&draft(
+        Dataset::Evaluation(2025),
+        2,
+        hash1,
+        Some(schedule_2025()),
+        Records::Evaluation(records),
+    ));
+    import(db, &config, &parts.sign(&pipeline_key())).expect("2025 in publicity");
+    config
+}
+
+/// The objection of `institution` in 2025, as the API answers it.
+async fn objection_2025(app: &TestApp, institution: u32, query: &str) -> serde_json::Value {
+    let (status, body) = app
+        .get_json(&format!(
+            "/api/v1/institutions/{}{query}",
+            code(institution)
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["years"][0]["year"], 2025);
+    body["years"][0]["objection"].clone()
+}
+
+/// An objection filed or under review carries the bureau's review deadline (15 working days
+/// after filing, Art. 16) and whether today is past it; a decided one carries neither.
+async fn review_deadline(db: TestDb) {
+    let config = objections_in_publicity(&db);
+    let app = spawn_app(config.clone(), date(2025, 10, 27)).await;
+    let under_review = objection_2025(&app, 1, "").await;
+    assert_eq!(under_review["status"], "under_review");
+    assert_eq!(under_review["review_deadline"], "2025-10-27");
+    assert_eq!(under_review["overdue"], false, "the deadline day itself");
+    let filed = objection_2025(&app, 2, "").await;
+    assert_eq!(filed["status"], "filed");
+    assert_eq!(filed["review_deadline"], "2025-10-30");
+    assert_eq!(filed["overdue"], false);
+    let decided = objection_2025(&app, 3, "").await;
+    assert_eq!(decided["status"], "decided");
+    assert_eq!(decided["review_deadline"], serde_json::Value::Null);
+    assert_eq!(decided["overdue"], serde_json::Value::Null);
+
+    // The next day: past the first deadline, whatever date the question is about.
+    let app = spawn_app(config, date(2025, 10, 28)).await;
+    for query in ["", "?as_of=2025-10-01"] {
+        let under_review = objection_2025(&app, 1, query).await;
+        assert_eq!(under_review["review_deadline"], "2025-10-27", "{query}");
+        assert_eq!(under_review["overdue"], true, "{query}");
+        assert_eq!(objection_2025(&app, 2, query).await["overdue"], false);
+        assert_eq!(
+            objection_2025(&app, 3, query).await["overdue"],
+            serde_json::Value::Null
+        );
+    }
+}
+backends!(objection_review_deadline_and_overdue, review_deadline);
 
 /// Names are shown as text everywhere: a name holding markup and quotes is escaped.
 async fn escaping(db: TestDb) {

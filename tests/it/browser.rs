@@ -54,6 +54,7 @@ const PAGES: &[Page] = &[
     page("years", "/years", 200),
     page("year", "/years/{year}", 200),
     page("dishonesty-list", "/dishonesty-list", 200),
+    page("violations", "/violations", 200),
     page("statistics", "/statistics", 200),
     page("rules", "/rules", 200),
     page("not-found", "/institutions/{unknown}", 404),

@@ -679,7 +679,11 @@ async fn csv(db: TestDb) {
         .expect("text");
     assert_eq!(text.lines().count(), 6, "{text}");
     assert!(!text.contains(&code(3)));
-    assert!(text.contains(",2025,C,medium,none,2025-10-24,,2025-10-24,5"));
+    // After today (2025-10-01): answered, and provisional.
+    assert!(
+        text.contains(",2025,C,medium,none,2025-10-24,,2025-10-24,true,5"),
+        "{text}"
+    );
 
     let bom = app.get("/api/v1/flags.csv?bom=true").await;
     let bytes = bom.bytes().await.expect("bytes");

@@ -2,7 +2,7 @@
 //! home pages with their filters and pages, accessibility basics on every page, the hashed
 //! stylesheet, and snapshots of rendered pages.
 
-use envcredit::bundle::records::{Change, ChangeKind, ListingState, Records};
+use envcredit::bundle::records::{Change, ChangeKind, ListingState, Records, Violation};
 use envcredit::bundle::Dataset;
 use envcredit::domain::county::County;
 
@@ -292,6 +292,210 @@ async fn dishonesty_page(db: TestDb) {
 }
 backends!(dishonesty_page_in_force_and_all, dishonesty_page);
 
+/// The seed, then the publicized violations (bundle 4): institution 7's, decided 2024-06-18;
+/// institution 9's, whose description holds markup; institution 12's, decided 2019-12-01 and so
+/// out of public display since 2024-12-01.
+fn seed_violations(db: &TestDb) -> envcredit::config::Config {
+    let config = seed(db);
+    let head = *db.store().chain().expect("chain").last().expect("a head");
+    let violation = |n: u32, decision: &str, description: &str, decided_on| Violation {
+        code: code(n),
+        name: format!("南湖测试{n}号环境检测有限公司"),
+        decision_number: decision.to_string(),
+        authority: "嘉兴市生态环境局".to_string(),
+        description: description.to_string(),
+        decided_on,
+        change: None,
+    };
+    let bundle = Parts::of(&draft(
+        Dataset::Violations,
+        4,
+        head,
+        None,
+        Records::Violations(vec![
+            violation(
+                7,
+                "嘉环罚字〔2024〕17号",
+                "出具虚假监测报告",
+                date(2024, 6, 18),
+            ),
+            violation(
+                9,
+                "嘉环罚字〔2024〕20号",
+                "<script>alert(1)</script>篡改原始监测记录",
+                date(2024, 9, 2),
+            ),
+            violation(
+                12,
+                "嘉环罚字〔2019〕5号",
+                "未按规定保存原始监测记录",
+                date(2019, 12, 1),
+            ),
+        ]),
+    ));
+    import(db, &config, &bundle.sign(&pipeline_key())).expect("violations");
+    config
+}
+
+/// `/violations`: the rows of the violations API (displayed today), linked to their
+/// institutions, escaped, in both languages, with the CSV; reached from every page's navigation
+/// and from the home page's list of lists.
+async fn violations_page(db: TestDb) {
+    let config = seed_violations(&db);
+    let app = spawn_app(config.clone(), date(2025, 3, 1)).await;
+    let (status, html) = page(&app, "/violations", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>违法违规信息</h1>"));
+    assert!(html.contains("<caption>2025-03-01 公开显示的违法违规信息，共 2 条</caption>"));
+    let (_, api) = app.get_json("/api/v1/violations").await;
+    assert_eq!(api["total"], 2, "{api}");
+    for item in api["items"].as_array().expect("items") {
+        let row = format!(
+            "<tr><td><a href=\"/institutions/{code}\">{name}</a><br><small class=\"code\">{code}</small></td><td>{decision}<br><small><a href=\"{proof}\" type=\"application/json\">",
+            code = item["code"].as_str().expect("code"),
+            name = item["name"].as_str().expect("name"),
+            decision = item["decision_number"].as_str().expect("decision"),
+            // Each row links the violation's proof (tera escapes `/` in attributes).
+            proof = item["proof"].as_str().expect("proof").replace('/', "&#x2F;"),
+        );
+        assert!(html.contains(&row), "{row}");
+        assert!(html.contains(&format!(
+            "<time datetime=\"{0}\">{0}</time>",
+            item["decided_on"].as_str().expect("date")
+        )));
+    }
+    assert!(html.contains("出具虚假监测报告"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;篡改原始监测记录"));
+    assert!(!html.contains("<script>"));
+    assert!(
+        !html.contains("嘉环罚字〔2019〕5号"),
+        "5 years after its decision a violation leaves public display"
+    );
+    // The CSV link downloads the same rows.
+    let csv_url = href_with(&html, "violations.csv");
+    assert_eq!(csv_url, "/api/v1/violations.csv");
+    let csv = app.get(&csv_url).await.text().await.expect("csv");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    // Every page links to it, in its language; the home page lists both lists.
+    let (_, home) = page(&app, "/", None).await;
+    assert!(home.contains("<li><a href=\"/violations\">违法违规信息</a></li>"));
+    assert!(home.contains(
+        "<p class=\"lists\">名单：<a href=\"/dishonesty-list\">严重失信名单</a> · <a href=\"/violations\">违法违规信息</a></p>"
+    ));
+    let (_, home) = page(&app, "/en/", None).await;
+    assert!(home.contains(
+        "<p class=\"lists\">Lists: <a href=\"&#x2F;en/dishonesty-list\">Serious-dishonesty list</a> · <a href=\"&#x2F;en/violations\">Violations</a></p>"
+    ));
+    let (status, en) = page(&app, "/en/violations", None).await;
+    assert_eq!(status, 200);
+    assert!(en.contains("<h1>Violations</h1>"));
+    assert!(en.contains("<caption>Violations shown on 2025-03-01: 2</caption>"));
+    assert!(en.contains("<li><a href=\"&#x2F;en/violations\">Violations</a></li>"));
+    assert!(en.contains(&format!("href=\"&#x2F;en/institutions/{}\"", code(7))));
+    insta::assert_snapshot!("violations_en", stable(&en));
+
+    // Once the violation of institution 7 is 5 years old, it is gone from the page too.
+    let later = spawn_app(config, date(2029, 6, 18)).await;
+    let (_, html) = page(&later, "/violations", None).await;
+    assert!(!html.contains("嘉环罚字〔2024〕17号"));
+    assert!(html.contains("嘉环罚字〔2024〕20号"));
+    assert!(html.contains("共 1 条"));
+}
+backends!(violations_page_lists_what_the_api_displays, violations_page);
+
+/// Without any violation displayed the page says so (no empty table).
+async fn violations_page_empty(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (status, html) = page(&app, "/en/violations", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No violation is shown at present."));
+    assert!(!html.contains("<table"));
+}
+backends!(violations_page_without_violations, violations_page_empty);
+
+/// A listing shows on its institution the day it came into force (issued, 签发); a listing
+/// in publicity has no such day.
+async fn listing_in_force_date(db: TestDb) {
+    let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
+    let (_, html) = page(&app, &format!("/en/institutions/{}", code(5)), None).await;
+    assert!(
+        html.contains(
+            "In force (in force) · Listed 2024-10-28 · In force from 2024-11-11 · <a href="
+        ),
+        "{html}"
+    );
+    let (_, html) = page(&app, &format!("/institutions/{}", code(5)), None).await;
+    assert!(html.contains("列入 2024-10-28 · 2024-11-11 起生效 · <a href="));
+    let (_, html) = page(&app, &format!("/en/institutions/{}", code(15)), None).await;
+    assert!(
+        html.contains("In publicity · Listed 2025-02-10 · <a href="),
+        "{html}"
+    );
+    assert!(!html.contains("In force from"));
+}
+backends!(
+    institution_page_shows_when_a_listing_came_into_force,
+    listing_in_force_date
+);
+
+/// An objection under review or filed shows the bureau's review deadline on the institution's
+/// page, marked overdue once today is past it; a decided one shows its decision instead.
+async fn objection_deadline(db: TestDb) {
+    let config = crate::api::objections_in_publicity(&db);
+    let on_time = spawn_app(config.clone(), date(2025, 10, 27)).await;
+    let late = spawn_app(config, date(2025, 10, 28)).await;
+    let objection = |html: &str| {
+        let at = html.find("<p class=\"objection\">").expect("an objection");
+        html[at..at + html[at..].find("</p>").expect("end")].to_string()
+    };
+    let deadline = |date: &str| {
+        format!("复核期限至 {date}（收到申请之日起 15 个工作日，第十六条；情况较复杂的可适当延长；由本站推算）")
+    };
+
+    let (_, html) = page(&on_time, &format!("/institutions/{}", code(1)), None).await;
+    let under_review = objection(&html);
+    assert!(
+        under_review.contains("复核中 · 2025-09-29 提出 · "),
+        "{under_review}"
+    );
+    assert!(
+        under_review.contains(&deadline("2025-10-27")),
+        "{under_review}"
+    );
+    assert!(!under_review.contains("overdue"), "not yet: {under_review}");
+    let (_, html) = page(&late, &format!("/institutions/{}", code(1)), None).await;
+    assert!(
+        objection(&html).ends_with(&format!(
+            "{} <strong class=\"overdue\">已逾期</strong>",
+            deadline("2025-10-27")
+        )),
+        "{html}"
+    );
+    let (_, html) = page(&late, &format!("/en/institutions/{}", code(1)), None).await;
+    assert!(objection(&html).contains(
+        "under review · filed on 2025-09-29 · review due by 2025-10-27 (15 working days after filing, Art. 16; the Bureau may extend it in complex cases; date worked out by this registry) <strong class=\"overdue\">overdue</strong>"
+    ), "{html}");
+
+    let (_, html) = page(&late, &format!("/institutions/{}", code(2)), None).await;
+    let filed = objection(&html);
+    assert!(filed.contains("已提出 · 2025-10-10 提出 · "), "{filed}");
+    assert!(filed.contains(&deadline("2025-10-30")));
+    assert!(!filed.contains("overdue"));
+
+    let (_, html) = page(&late, &format!("/institutions/{}", code(3)), None).await;
+    let decided = objection(&html);
+    assert!(
+        decided.contains("已决定 · 2025-09-30 提出 · 2025-10-09 决定 — 复核维持原评价结果"),
+        "{decided}"
+    );
+    assert!(!decided.contains("复核期限") && !decided.contains("overdue"));
+}
+backends!(
+    institution_page_shows_the_review_deadline,
+    objection_deadline
+);
+
 async fn home_page(db: TestDb) {
     let app = spawn_app(seed(&db), date(2025, 3, 1)).await;
     let (_, html) = page(&app, "/", None).await;
@@ -329,6 +533,7 @@ fn all_pages() -> Vec<String> {
             "/years".to_string(),
             "/years/2024?county=330411".to_string(),
             "/dishonesty-list?state=all".to_string(),
+            "/violations".to_string(),
             "/statistics".to_string(),
             "/rules".to_string(),
             "/institutions/123".to_string(),

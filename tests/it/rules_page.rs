@@ -2,6 +2,8 @@
 //! every section, the score bands with their badges (numbers from the domain), the Art. 11
 //! grounds, the worked objection deadline, which year is valid, and the verify command.
 
+use envcredit::bundle::records::Records;
+use envcredit::bundle::{Dataset, EvaluationSchedule};
 use envcredit::domain::art11::Art11Ground;
 use envcredit::domain::score::{Grade, RiskLevel};
 
@@ -240,3 +242,86 @@ async fn rules_without_data(db: TestDb) {
 }
 
 backends!(rules_page_without_data, rules_without_data);
+
+/// The part of the page from the heading of section `id` to the next section.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<h2 id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("section {id}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</section>").expect("section end")]
+}
+
+/// Art. 18 as the page says it and as the registry does it. Institution 3 has a bid penalty
+/// from 2024 (E, high risk) and no result in 2025: from 2025's publication it has no valid
+/// grade and no flag, and the page says exactly that (an absent institution does leave its
+/// old penalty behind; only a 2025 result from the Bureau could keep it), where it used to say
+/// the penalty could not be escaped.
+async fn absent_institution(db: TestDb) {
+    let config = config(&db);
+    let (first, hash1) = first_bundle();
+    import(&db, &config, &first).expect("2024");
+    let mut published = draft(
+        Dataset::Evaluation(2025),
+        2,
+        hash1,
+        Some(EvaluationSchedule {
+            publicity_date: date(2025, 9, 26),
+            objection_deadline: date(2025, 10, 10),
+            publication_date: Some(date(2025, 10, 20)),
+        }),
+        Records::Evaluation(vec![record(1, 9250, 8800), record(2, 7500, 7000)]),
+    );
+    // Two institutions of 2024's three.
+    published.count_drop_acknowledged = true;
+    import(&db, &config, &Parts::of(&published).sign(&pipeline_key()))
+        .expect("2025 without institution 3");
+    let app = spawn_app(config, date(2025, 10, 20)).await;
+
+    let (_, before) = app
+        .get_json(&format!("/api/v1/flags/{}?as_of=2025-10-19", code(3)))
+        .await;
+    assert_eq!(before["bid_flag"], "penalty", "{before}");
+    let (_, after) = app.get_json(&format!("/api/v1/flags/{}", code(3))).await;
+    assert_eq!(after["status"], "no_valid_grade", "{after}");
+    assert_eq!(after["bid_flag"], serde_json::Value::Null);
+    let institution = page(&app, &format!("/en/institutions/{}", code(3))).await;
+    assert!(institution.contains("No grade is valid today"));
+    assert!(
+        institution.contains("id=\"year-2024\""),
+        "the 2024 result stays in its history"
+    );
+
+    for (lang, path) in [("zh", "/rules"), ("en", "/en/rules")] {
+        let html = page(&app, path).await;
+        let validity = section(&html, "validity");
+        for key in ["validity_absent", "validity_absent_penalty"] {
+            assert!(
+                validity.contains(&format!("<li>{}</li>", text(lang, key))),
+                "{lang}: {key}"
+            );
+        }
+        assert!(validity.contains(&text(lang, "validity_today").replace("{year}", "2025")));
+        // The risk assessment's two parts are not in the data, and the page says so.
+        assert!(section(&html, "grades").contains(&text(lang, "risk_parts")));
+        // The dishonesty section links to both lists.
+        let prefix = if lang == "en" { "&#x2F;en" } else { "" };
+        let lists = section(&html, "dishonesty");
+        assert!(lists.contains(&format!("href=\"{prefix}/dishonesty-list\"")));
+        assert!(lists.contains(&format!("href=\"{prefix}/violations\"")));
+    }
+    let en = page(&app, "/en/rules").await;
+    assert!(!en.contains("escape an old penalty"));
+    assert!(en.contains("an old bonus does not carry over, and neither does an old penalty"));
+    assert!(en.contains("does leave an old penalty behind here"));
+    assert!(en.contains("(Art. 11, ground 1)"));
+    let zh = page(&app, "/rules").await;
+    assert!(!zh.contains("躲开原有的扣分"));
+    assert!(zh.contains("原有的加分不再延续，原有的扣分也不再延续"));
+    assert!(zh.contains("在本站确实不再带有原有的扣分"));
+}
+
+backends!(
+    rules_page_says_an_absent_institution_leaves_its_penalty,
+    absent_institution
+);

@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use super::proofs::{listing_proof_url, violation_proof_url};
 use super::{json_ok, AsOfQuery, DataInfo};
-use crate::bundle::records::{Change, ChangeKind, EvaluationRecord};
+use crate::bundle::records::{Change, ChangeKind, EvaluationRecord, Objection, ObjectionStatus};
+use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
 use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result};
 use crate::domain::county::County;
@@ -124,6 +125,36 @@ pub struct ObjectionInfo {
     pub filed_on: NaiveDate,
     pub decided_on: Option<NaiveDate>,
     pub outcome: Option<String>,
+    /// While the objection is filed or under review: the last day of the bureau's review, 15
+    /// working days counted from the day after `filed_on` (Art. 16; the filing date taken as
+    /// the day the bureau received it). Inferred by the registry from its working-day
+    /// calendar, not signed by the bureau. Null once decided, or when the count runs past the
+    /// years the calendar knows (never a guess).
+    pub review_deadline: Option<NaiveDate>,
+    /// Whether today (Asia/Shanghai, whatever `as_of` and `revision` ask) is after
+    /// `review_deadline`; null when `review_deadline` is. The bureau may extend the review in
+    /// complex cases (Art. 16), so an overdue review is past the standard period, not
+    /// necessarily late.
+    pub overdue: Option<bool>,
+}
+
+impl ObjectionInfo {
+    fn of(o: &Objection, today: NaiveDate) -> ObjectionInfo {
+        let review_deadline = match o.status {
+            ObjectionStatus::Filed | ObjectionStatus::UnderReview => {
+                Calendar::official().review_deadline(o.filed_on).ok()
+            }
+            ObjectionStatus::Decided => None,
+        };
+        ObjectionInfo {
+            status: enum_str(&o.status),
+            filed_on: o.filed_on,
+            decided_on: o.decided_on,
+            outcome: o.outcome.clone(),
+            review_deadline,
+            overdue: review_deadline.map(|deadline| today > deadline),
+        }
+    }
 }
 
 /// A grade with its risk level, as one version of a record has them.
@@ -325,7 +356,7 @@ pub fn institution_view(
             .results
             .values()
             .rev()
-            .filter_map(|r| year_info(registry, r))
+            .filter_map(|r| year_info(registry, r, today))
             .collect(),
         listings: registry
             .displayed_listings(inst, today)
@@ -366,7 +397,7 @@ fn standing(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Option
     })
 }
 
-fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
+fn year_info(registry: &Registry, result: &YearResult, today: NaiveDate) -> Option<YearInfo> {
     let year = registry.years.get(&result.year)?;
     let current = result.current()?;
     let r = &current.record;
@@ -413,12 +444,7 @@ fn year_info(registry: &Registry, result: &YearResult) -> Option<YearInfo> {
                 determined_on: f.determined_on,
             })
             .collect(),
-        objection: r.objection.as_ref().map(|o| ObjectionInfo {
-            status: enum_str(&o.status),
-            filed_on: o.filed_on,
-            decided_on: o.decided_on,
-            outcome: o.outcome.clone(),
-        }),
+        objection: r.objection.as_ref().map(|o| ObjectionInfo::of(o, today)),
         changes,
         sequence: current.sequence,
         leaf_index: current.leaf_index,

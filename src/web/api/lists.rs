@@ -304,7 +304,8 @@ pub struct ViolationsResponse {
     pub items: Vec<ViolationRow>,
 }
 
-fn violation_rows(registry: &Registry, today: NaiveDate) -> Vec<ViolationRow> {
+/// The violations displayed on `today` (the API, the CSV and the page show the same rows).
+pub fn violation_rows(registry: &Registry, today: NaiveDate) -> Vec<ViolationRow> {
     registry
         .institutions
         .values()

@@ -1,5 +1,6 @@
 //! The serious-dishonesty list (Art. 12): the listings in force today, or every listing still
-//! displayed, with the same selection as CSV.
+//! displayed, with the same selection as CSV; and the publicized violations (Art. 17) displayed
+//! today, the rows the violations API answers.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tera::Context;
 
 use super::Page;
-use crate::web::api::lists::{listings, ListingFilter};
+use crate::bundle::Dataset;
+use crate::web::api::lists::{listings, violation_rows, ListingFilter};
 use crate::web::AppState;
 use crate::Error;
 
@@ -50,4 +52,15 @@ pub async fn dishonesty_list(
         },
     );
     page.ok("dishonesty.html", context)
+}
+
+/// `/violations`: the same rows as `GET /api/v1/violations`, linked to their institutions.
+pub async fn violations(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let page = Page::new(&state, &req);
+    if let Err(e) = page.registry.require_known_dataset(Dataset::Violations) {
+        return page.error(&e);
+    }
+    let mut context = Context::new();
+    context.insert("rows", &violation_rows(&page.registry, page.today));
+    page.ok("violations.html", context)
 }

@@ -55,6 +55,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/dishonesty.html"),
     ),
     (
+        "partials/violation_row.html",
+        include_str!("../../../templates/partials/violation_row.html"),
+    ),
+    (
+        "violations.html",
+        include_str!("../../../templates/violations.html"),
+    ),
+    (
         "partials/chart.html",
         include_str!("../../../templates/partials/chart.html"),
     ),
@@ -112,6 +120,7 @@ fn pages(cfg: &mut web::ServiceConfig, home: &str) {
         .route("/years", web::get().to(years::years))
         .route("/years/{year}", web::get().to(years::year))
         .route("/dishonesty-list", web::get().to(lists::dishonesty_list))
+        .route("/violations", web::get().to(lists::violations))
         .route("/statistics", web::get().to(statistics::statistics))
         .route("/rules", web::get().to(rules::rules));
 }
