@@ -492,16 +492,41 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
     }
 }
 
+/// Wrong methods on API paths, before routing: a request whose method the most specific
+/// documented template of its path does not allow is answered by [`fallback`] (`405` with
+/// `Allow`). Routing alone cannot: `GET /api/v1/flags/batch` would match `/flags/{code}`.
+/// `OPTIONS` is left to CORS and [`fallback`]; `HEAD` arrives here as `GET` ([`conditional`]
+/// runs outside).
+pub async fn api_methods(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let method = req.method();
+    if req.path().starts_with("/api/v1/") && method != Method::OPTIONS {
+        let allowed = api_path(req.path()).map(|p| p.methods.contains(&method.as_str()));
+        if allowed == Some(false) {
+            let (http_req, _) = req.into_parts();
+            let response = fallback(http_req.clone()).await;
+            return Ok(ServiceResponse::new(http_req, response));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The most specific documented API template that `path` matches (`/flags/batch` before
+/// `/flags/{code}`).
+fn api_path(path: &str) -> Option<&'static ApiPath> {
+    API_PATHS
+        .iter()
+        .filter(|p| p.matches(path))
+        .max_by_key(|p| p.segments.iter().filter(|s| s.is_some()).count())
+}
+
 /// The methods the path answers to, if it exists: for the API as its OpenAPI description says,
 /// for the rest (pages, assets, docs) `GET`.
 fn allowed_methods(req: &HttpRequest) -> Option<String> {
     let path = req.path();
-    // The most specific template wins (`/flags/batch` before `/flags/{code}`).
-    let api_path = API_PATHS
-        .iter()
-        .filter(|p| p.matches(path))
-        .max_by_key(|p| p.segments.iter().filter(|s| s.is_some()).count());
-    let mut methods: Vec<&'static str> = match api_path {
+    let mut methods: Vec<&'static str> = match api_path(path) {
         Some(p) => p.methods.clone(),
         None if req.resource_map().has_resource(path) => vec!["GET"],
         None => return None,
@@ -516,7 +541,8 @@ fn allowed_methods(req: &HttpRequest) -> Option<String> {
     Some(methods.join(", "))
 }
 
-/// A path template of the OpenAPI description and its methods.
+/// A path template of the OpenAPI description and its methods (the description is built from
+/// the handlers' registration, so a registered handler is always in this table).
 struct ApiPath {
     segments: Vec<Option<String>>,
     methods: Vec<&'static str>,

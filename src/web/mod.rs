@@ -95,7 +95,8 @@ impl Application {
             // preflights), then the security headers, then the request id, log, metrics, body
             // limit and body timeout (so that their 413 carries the headers above), then the
             // demo header, then rate limits (so that a 429 carries the headers above and is
-            // counted), then conditional requests (so that a 304 carries them too, and counts).
+            // counted), then conditional requests (so that a 304 carries them too, and counts), then
+            // wrong methods on API paths (405 before routing picks a look-alike template).
             App::new()
                 .app_data(server_state.clone())
                 .app_data(high_water_status.clone())
@@ -111,6 +112,7 @@ impl Application {
                 })
                 .configure(routes)
                 .default_service(web::to(http::fallback))
+                .wrap(from_fn(http::api_methods))
                 .wrap(from_fn(http::conditional))
                 .wrap(Condition::new(rate_limited, from_fn(ratelimit::limit)))
                 .wrap(Condition::new(
@@ -240,9 +242,10 @@ fn advance_mark(high_water: &HighWater, live: &LiveRegistry) -> Result<()> {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(api::routes)
-        .configure(pages::routes)
-        .configure(docs::routes);
+    api::routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+        cfg,
+    ));
+    cfg.configure(pages::routes).configure(docs::routes);
 }
 
 /// Interactive API docs (Swagger UI) at `/api/docs/`, reading `/api/v1/openapi.json`. The

@@ -438,3 +438,59 @@ async fn search_page(db: TestDb) {
     assert_eq!(long.status().as_u16(), 400);
 }
 backends!(search_page_finds_by_partial_name, search_page);
+
+/// A spreadsheet must not run what a CSV cell says (OWASP "CSV Injection"): cells that begin
+/// with `=`, `+`, `-`, `@`, tab or carriage return get a `'` in front; numbers stay numbers.
+async fn csv_cells_are_not_formulas(db: TestDb) {
+    let config = config(&db);
+    let mut formula = record(1, 9250, 8800);
+    formula.name = "=HYPERLINK(\"http://example.com\",\"A\")".to_string();
+    let mut sum = record(2, 7500, 7000);
+    sum.name = "-2+3".to_string();
+    // A negative risk score: its CSV cell is a number, not a formula.
+    let negative = record(3, 5500, -500);
+    let parts = Parts::of(&draft(
+        Dataset::Evaluation(2024),
+        1,
+        [0; 32],
+        Some(schedule_2024()),
+        Records::Evaluation(vec![formula, sum, negative]),
+    ));
+    import(&db, &config, &parts.sign(&pipeline_key())).expect("valid bundle imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    for path in ["/api/v1/years/2024/results.csv", "/api/v1/flags.csv"] {
+        let text = app.get(path).await.text().await.expect("csv");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().expect("header row").clone();
+        let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        let names: Vec<&str> = rows.iter().map(|r| &r[column("name")]).collect();
+        assert!(
+            names.contains(&"'=HYPERLINK(\"http://example.com\",\"A\")"),
+            "{path}: {text}"
+        );
+        assert!(
+            !names.iter().any(|n| n.starts_with(['=', '-'])),
+            "{path}: {text}"
+        );
+        if path.contains("results") {
+            assert_eq!(
+                names,
+                [
+                    "'=HYPERLINK(\"http://example.com\",\"A\")",
+                    "'-2+3",
+                    "南湖测试3号环境检测有限公司"
+                ],
+                "{text}"
+            );
+            assert_eq!(&rows[2][column("risk_score")], "-5.00", "{text}");
+        }
+    }
+    // JSON says what the data says.
+    let (_, body) = app
+        .get_json(&format!("/api/v1/institutions/{}", code(1)))
+        .await;
+    assert_eq!(body["name"], "=HYPERLINK(\"http://example.com\",\"A\")");
+}
+backends!(csv_cells_are_not_formulas, csv_cells_are_not_formulas);

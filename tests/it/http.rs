@@ -369,9 +369,23 @@ async fn problems(db: TestDb) {
     assert!(allow.contains("GET") && !allow.contains("POST"), "{allow}");
     let p = problem(r, 405).await;
     assert_eq!(p["code"], "method-not-allowed");
-    let r = send(&app, Method::DELETE, "/api/v1/flags/batch", &[]).await;
-    assert_eq!(header_of(&r, "allow").as_deref(), Some("POST, OPTIONS"));
-    problem(r, 405).await;
+    // Every method but POST on a batch path, GET too (which `/flags/{code}` would match by
+    // its template alone).
+    for path in ["/api/v1/flags/batch", "/api/v1/joint-punishment/batch"] {
+        for method in [Method::GET, Method::HEAD, Method::DELETE, Method::PUT] {
+            let r = send(&app, method.clone(), path, &[]).await;
+            assert_eq!(
+                header_of(&r, "allow").as_deref(),
+                Some("POST, OPTIONS"),
+                "{method} {path}"
+            );
+            assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+            if method != Method::HEAD {
+                let p = problem(r, 405).await;
+                assert_eq!(p["code"], "method-not-allowed");
+            }
+        }
+    }
 
     // Batch bodies: wrong JSON is 400, not sent as JSON 415, too large 413.
     let batch = format!("{}/api/v1/flags/batch", app.address);

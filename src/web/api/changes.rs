@@ -5,7 +5,8 @@ use actix_web::{get, web, HttpResponse};
 use atom_syndication::{Entry, Feed, Link, Text};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::enum_str;
 use super::{json_ok, DataInfo};
@@ -14,11 +15,7 @@ use crate::read::changes::{events_since, Event};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
-#[derive(OpenApi)]
-#[openapi(paths(changes, changes_atom))]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(changes_atom).service(changes);
 }
 

@@ -9,7 +9,8 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::{county_info, enum_str, grade_info, risk_info, GradeInfo, RiskInfo};
 use super::receipts::{self, ReceiptQuery};
@@ -22,15 +23,7 @@ use crate::receipt::{Envelope, Question, QuestionItem};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(get_flag, flags_batch, flags_csv),
-    tags((name = "flags", description = "Bid flags for procurement platforms (Art. 18, 19)"))
-)]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(flags_batch)
         .service(flags_csv)
         .service(get_flag);

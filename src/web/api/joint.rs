@@ -5,7 +5,8 @@
 use actix_web::{post, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::flags::{
     lookup_on, no_valid_grade, valid_grade, BatchRequest, Lookup, ValidGrade, WITHHELD_DETAIL,
@@ -21,15 +22,7 @@ use crate::receipt::Envelope;
 use crate::web::{AppState, Problem};
 use crate::Result;
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(joint_punishment_batch),
-    tags((name = "joint-punishment", description = "Batch checks for partner agencies (Art. 20)"))
-)]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(joint_punishment_batch);
 }
 

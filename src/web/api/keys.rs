@@ -3,20 +3,14 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::json_ok;
 use crate::web::{AppState, Problem};
 use crate::Result;
 
-#[derive(OpenApi)]
-#[openapi(
-    paths(list_keys),
-    tags((name = "verification", description = "What anyone needs to check the registry's data without trusting it"))
-)]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_keys);
 }
 

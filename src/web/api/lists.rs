@@ -3,7 +3,8 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::enum_str;
 use super::proofs::{listing_proof_url, violation_proof_url};
@@ -13,11 +14,7 @@ use crate::read::Registry;
 use crate::web::{AppState, Problem};
 use crate::Result;
 
-#[derive(OpenApi)]
-#[openapi(paths(dishonesty_list, dishonesty_list_csv, violations, violations_csv))]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(dishonesty_list_csv)
         .service(dishonesty_list)
         .service(violations_csv)

@@ -15,10 +15,12 @@ pub mod search;
 pub mod statistics;
 pub mod years;
 
-use actix_web::{error::InternalError, web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{error::InternalError, web, HttpResponse, HttpResponseBuilder};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use openapi::{document, ApiDoc};
 
@@ -26,7 +28,10 @@ use super::error::{problem_response, Problem};
 use crate::read::Registry;
 use crate::Error;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Every API handler, registered once: the same list builds the server's routes and the
+/// OpenAPI document ([`document`]); `utoipa_actix_web`'s `service` only takes handlers that
+/// carry their `#[utoipa::path]` description.
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(institutions::get_institution)
@@ -148,20 +153,56 @@ impl DataInfo {
     }
 }
 
-/// A JSON response that carries the data revision it came from, also in headers
-/// (`X-Data-Revision`, `X-Data-As-Of`).
-pub fn json_ok<T: serde::Serialize>(body: &T, registry: &Registry) -> HttpResponse {
+/// The start of every successful read (JSON and CSV): `Cache-Control` for reads, and the data
+/// revision it came from in `X-Data-Revision` and `X-Data-As-Of`.
+fn read_ok(registry: &Registry) -> HttpResponseBuilder {
     let mut response = HttpResponse::Ok();
-    response.insert_header(("Cache-Control", "public, max-age=60"));
+    response.insert_header((header::CACHE_CONTROL, crate::web::http::READ_CACHE_CONTROL));
     if let Some(revision) = &registry.revision {
         response.insert_header(("X-Data-Revision", revision.tag()));
         response.insert_header(("X-Data-As-Of", revision.created_at.to_rfc3339()));
     }
-    response.json(body)
+    response
+}
+
+/// A JSON response that carries the data revision it came from, also in headers
+/// (`X-Data-Revision`, `X-Data-As-Of`).
+pub fn json_ok<T: serde::Serialize>(body: &T, registry: &Registry) -> HttpResponse {
+    read_ok(registry).json(body)
+}
+
+/// The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+const FORMULA_STARTS: &[u8] = b"=+-@\t\r";
+
+/// A cell as a spreadsheet may safely open it: one that begins with a formula character gets a
+/// single quote in front (OWASP's advice), so that Excel, LibreOffice and Sheets show it as text
+/// instead of running it. A number (`-3`, `-0.5`) is left alone: it is no formula, and a quote
+/// would make it text.
+fn neutralised(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match cell.first() {
+        Some(first) if FORMULA_STARTS.contains(first) && !is_number(cell) => {
+            let mut quoted = Vec::with_capacity(cell.len() + 1);
+            quoted.push(b'\'');
+            quoted.extend_from_slice(cell);
+            std::borrow::Cow::Owned(quoted)
+        }
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+/// `-?digits(.digits)?`: a plain decimal number, and nothing else.
+fn is_number(cell: &[u8]) -> bool {
+    let unsigned = cell.strip_prefix(b"-").unwrap_or(cell);
+    let (whole, fraction) = match unsigned.iter().position(|b| *b == b'.') {
+        Some(dot) => (&unsigned[..dot], Some(&unsigned[dot + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+    digits(whole) && fraction.is_none_or(digits)
 }
 
 /// A CSV download: UTF-8, a header row of the documented `columns` (also when there are no
-/// rows), one row per record; with `bom`, a UTF-8 byte-order mark first so that Excel shows
+/// rows), one row per record, cells that a spreadsheet would run as a formula neutralised; with `bom`, a UTF-8 byte-order mark first so that Excel shows
 /// Chinese correctly. The columns must be the row type's field names, in order (checked on the
 /// first row).
 pub fn csv_ok<T: Serialize>(
@@ -195,25 +236,38 @@ pub fn csv_ok<T: Serialize>(
                 )));
             }
         }
+        // Each row is serialised on its own, read back as cells and written neutralised (see
+        // [`neutralised`]): the csv crate offers no hook between a value and its cell.
+        let mut cells = csv::ByteRecord::new();
         for row in rows {
-            writer.serialize(row).map_err(csv_error)?;
+            let mut one = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            one.serialize(row).map_err(csv_error)?;
+            let one = one
+                .into_inner()
+                .map_err(|e| Error::Internal(format!("csv: {e}")))?;
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(one.as_slice());
+            if !reader.read_byte_record(&mut cells).map_err(csv_error)? {
+                continue;
+            }
+            writer
+                .write_record(cells.iter().map(neutralised))
+                .map_err(csv_error)?;
         }
         writer
             .flush()
             .map_err(|e| Error::Internal(format!("csv: {e}")))?;
     }
-    let mut response = HttpResponse::Ok();
+    let mut response = read_ok(registry);
     response
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=60"))
         .insert_header((
             "Content-Disposition",
             format!("attachment; filename=\"{filename}\""),
         ));
-    if let Some(revision) = &registry.revision {
-        response.insert_header(("X-Data-Revision", revision.tag()));
-        response.insert_header(("X-Data-As-Of", revision.created_at.to_rfc3339()));
-    }
     Ok(response.body(out))
 }
 
@@ -230,4 +284,33 @@ pub struct CsvQuery {
     /// `true` to start the file with a UTF-8 byte-order mark (for Excel).
     #[serde(default)]
     pub bom: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_numbers_are_not() {
+        let cell =
+            |s: &str| String::from_utf8(neutralised(s.as_bytes()).into_owned()).unwrap_or_default();
+        for formula in [
+            "=1+1",
+            "+1",
+            "-1+2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "-",
+            "-.5",
+            "=HYPERLINK(\"x\")",
+        ] {
+            assert_eq!(cell(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in [
+            "", "A", "913304", "-3", "-0.5", "12.25", "嘉兴", "'=x", " =x",
+        ] {
+            assert_eq!(cell(plain), plain, "{plain:?}");
+        }
+    }
 }

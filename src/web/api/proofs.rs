@@ -10,7 +10,8 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::search::percent_encode;
 use super::{json_ok, DataInfo};
@@ -23,17 +24,7 @@ use crate::read::{Institution, Registry};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
-#[derive(OpenApi)]
-#[openapi(paths(
-    record_proof,
-    listing_proof,
-    violation_proof,
-    list_bundles,
-    bundle_file
-))]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(record_proof)
         .service(listing_proof)
         .service(violation_proof)
@@ -101,7 +92,7 @@ fn served_chain(registry: &Registry) -> &[VerifiedBundle] {
 
 /// The proof of an institution's current result for a year: the record as the registry shows
 /// it, from the latest bundle of that year that holds it.
-#[utoipa::path(get, path = "/api/v1/institutions/{code}/years/{year}/proof", tag = "verify",
+#[utoipa::path(get, path = "/api/v1/institutions/{code}/years/{year}/proof", tag = "verification",
     params(
         ("code" = String, Path, description = "Unified social credit code (18 characters)"),
         ("year" = i32, Path, description = "Evaluation year"),
@@ -206,7 +197,7 @@ fn proof_of(
 /// record in the latest bundle of the list. A listing that has left public display (a repaired
 /// one at once, a removed one after 5 years: docs/rules.md) is not proved: it answers exactly
 /// as a listing that never existed.
-#[utoipa::path(get, path = "/api/v1/institutions/{code}/listings/{decision}/proof", tag = "verify",
+#[utoipa::path(get, path = "/api/v1/institutions/{code}/listings/{decision}/proof", tag = "verification",
     params(
         ("code" = String, Path, description = "Unified social credit code (18 characters)"),
         ("decision" = String, Path, description = "The listing's decision number, percent-encoded as UTF-8 (the `proof` link of each listing gives it ready)"),
@@ -259,7 +250,7 @@ pub async fn listing_proof(
 /// The proof of a publicized violation, as the registry displays it: its record in the latest
 /// bundle of violations. A violation that has left public display (5 years after its decision:
 /// docs/rules.md) is not proved: it answers exactly as a violation that never existed.
-#[utoipa::path(get, path = "/api/v1/institutions/{code}/violations/{decision}/proof", tag = "verify",
+#[utoipa::path(get, path = "/api/v1/institutions/{code}/violations/{decision}/proof", tag = "verification",
     params(
         ("code" = String, Path, description = "Unified social credit code (18 characters)"),
         ("decision" = String, Path, description = "The violation's decision number, percent-encoded as UTF-8 (the `proof` link of each violation gives it ready)"),
@@ -366,7 +357,7 @@ fn displayable(registry: &Registry, bundle: &VerifiedBundle, today: NaiveDate) -
 
 /// The chain of accepted bundles: each one's signed manifest, and its file while every record
 /// in it may be displayed.
-#[utoipa::path(get, path = "/api/v1/bundles", tag = "verify", params(RevisionQuery),
+#[utoipa::path(get, path = "/api/v1/bundles", tag = "verification", params(RevisionQuery),
     responses(
         (status = 200, description = "The chain, oldest first", body = BundlesResponse),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
@@ -410,7 +401,7 @@ pub async fn list_bundles(
 
 /// One accepted bundle, byte for byte as the pipeline signed it (check it with
 /// `envcredit verify --standalone`).
-#[utoipa::path(get, path = "/api/v1/bundles/{sequence}", tag = "verify",
+#[utoipa::path(get, path = "/api/v1/bundles/{sequence}", tag = "verification",
     params(("sequence" = u64, Path, description = "The bundle's sequence number")),
     responses(
         (status = 200, description = "The bundle file", content_type = "application/json"),

@@ -6,22 +6,15 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::read::Registry;
 use crate::receipt::{self, DataRevision, Envelope, Question, ReceiptKey};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
-/// This module's part of the OpenAPI document.
-#[derive(OpenApi)]
-#[openapi(
-    paths(receipt_key),
-    tags((name = "receipts", description = "The key that signs lookup receipts (docs/receipts.md)"))
-)]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(receipt_key);
 }
 

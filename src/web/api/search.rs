@@ -4,7 +4,8 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::{
     county_info, enum_str, grade_info, risk_info, CountyInfo, GradeInfo, RiskInfo,
@@ -18,11 +19,7 @@ use crate::read::{Institution, Registry};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
-#[derive(OpenApi)]
-#[openapi(paths(search_institutions))]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(search_institutions);
 }
 

@@ -2,7 +2,8 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::{county_info, enum_str, CountyInfo};
 use super::{json_ok, DataInfo};
@@ -11,11 +12,7 @@ use crate::read::stats::statistics as count;
 use crate::web::{AppState, Problem};
 use crate::Result;
 
-#[derive(OpenApi)]
-#[openapi(paths(statistics))]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(statistics);
 }
 

@@ -3,7 +3,8 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::{
     county_info, enum_str, grade_info, risk_info, score, CountyInfo, GradeInfo, RiskInfo,
@@ -17,11 +18,7 @@ use crate::read::{Registry, YearResult};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
 
-#[derive(OpenApi)]
-#[openapi(paths(list_years, year_results, year_results_csv))]
-pub struct Doc;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_years)
         .service(year_results_csv)
         .service(year_results);
