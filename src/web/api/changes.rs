@@ -153,7 +153,7 @@ pub async fn changes(
 /// The same events as an Atom feed (newest first), for feed readers.
 #[utoipa::path(get, path = "/api/v1/changes.atom", tag = "changes", params(ChangesQuery),
     responses(
-        (status = 200, description = "Atom 1.0 feed", content_type = "application/atom+xml"),
+        (status = 200, description = "An Atom 1.0 feed (RFC 4287): one entry per change event after revision `since`", body = String, content_type = "application/atom+xml"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/changes.atom")]

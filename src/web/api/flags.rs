@@ -739,7 +739,7 @@ struct FlagCsv<'a> {
 /// a UTF-8 byte-order mark for Excel.
 #[utoipa::path(get, path = "/api/v1/flags.csv", tag = "flags", params(CsvQuery),
     responses(
-        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per valid flag on the date. Columns: `code`, `name`, `county_code`, `county`, `year`, `grade`, `risk`, `bid_flag`, `valid_from`, `valid_until`, `as_of`, `provisional`, `revision`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -206,7 +206,7 @@ pub async fn dishonesty_list(
 /// `provisional` is `true` on every row when `as_of` is after today.
 #[utoipa::path(get, path = "/api/v1/dishonesty-list.csv", tag = "lists", params(ListQuery),
     responses(
-        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per listing. Columns: `code`, `name`, `decision_number`, `reason`, `state`, `in_force`, `listed_on`, `in_force_from`, `ended_on`, `provisional`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -349,7 +349,7 @@ pub async fn violations(
 /// decided_on).
 #[utoipa::path(get, path = "/api/v1/violations.csv", tag = "lists", params(ViolationsQuery),
     responses(
-        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per publicized violation. Columns: `code`, `name`, `decision_number`, `authority`, `description`, `decided_on`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers and their types.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use actix_web::{get, HttpResponse};
@@ -129,8 +130,7 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
             header(Type::String, "The representation's strong tag"),
         )
         .build();
-    let components = doc.components.get_or_insert_with(Components::new);
-    for (name, response) in [
+    let mut shared_responses: BTreeMap<&str, Response> = [
         ("RateLimited", rate_limited),
         (
             "InvalidApiKey",
@@ -151,11 +151,18 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
             problem_response("The registry could not answer (`internal`)"),
         ),
         ("NotModified", not_modified),
-    ] {
-        components
-            .responses
-            .insert(name.to_string(), RefOr::T(response));
-    }
+        (
+            "PayloadTooLarge",
+            problem_response(
+                "The request declared a body larger than the registry accepts \
+                 (`payload-too-large`)",
+            ),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let mut used = BTreeSet::new();
+    let components = doc.components.get_or_insert_with(Components::new);
     components.security_schemes.insert(
         PARTNER_KEY.to_string(),
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
@@ -167,7 +174,10 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
         SecurityRequirement::default(),
         SecurityRequirement::new(PARTNER_KEY, Vec::<String>::new()),
     ]);
-    let shared = |name: &str| RefOr::Ref(Ref::new(format!("#/components/responses/{name}")));
+    let mut shared = |name: &'static str| {
+        used.insert(name);
+        RefOr::Ref(Ref::new(format!("#/components/responses/{name}")))
+    };
     for (path, item) in doc.paths.paths.iter_mut() {
         let unlimited = UNLIMITED_PATHS.contains(&path.as_str());
         let data_keyed = path.starts_with("/api/v1/");
@@ -189,6 +199,15 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
             let takes_input = !parameters.is_empty() || operation.request_body.is_some();
             let takes_revision = parameters.iter().any(|p| p.name == "revision");
             let responses = &mut operation.responses.responses;
+            // Any request whose `Content-Length` is over the limit (`crate::web::observe`).
+            responses
+                .entry("413".to_string())
+                .or_insert_with(|| shared("PayloadTooLarge"));
+            for response in responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    describe_content(response);
+                }
+            }
             if unlimited {
                 operation.security = Some(Vec::new());
                 continue;
@@ -232,6 +251,31 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
                     ok.headers.extend(limits.headers);
                 }
             }
+        }
+    }
+    // Only what some operation refers to: an unused component is noise to a linter.
+    let components = doc.components.get_or_insert_with(Components::new);
+    for name in used {
+        if let Some(response) = shared_responses.remove(name) {
+            components
+                .responses
+                .insert(name.to_string(), RefOr::T(response));
+        }
+    }
+}
+
+/// A body described only by its media type gets the schema of that type: CSV and Atom are
+/// text (`type: string`, their annotation says what is in them), JSON whose shape is given
+/// elsewhere (a bundle file, docs/bundle-format.md; this document) an object.
+fn describe_content(response: &mut Response) {
+    for (media_type, content) in response.content.iter_mut() {
+        if content.schema.is_none() {
+            let kind = if media_type.ends_with("json") {
+                Type::Object
+            } else {
+                Type::String
+            };
+            content.schema = Some(RefOr::T(Object::with_type(kind).into()));
         }
     }
 }

@@ -296,7 +296,7 @@ struct ResultCsv<'a> {
 #[utoipa::path(get, path = "/api/v1/years/{year}/results.csv", tag = "results",
     params(("year" = i32, Path, description = "Evaluation year"), ResultsQuery),
     responses(
-        (status = 200, description = "UTF-8 CSV with a header row", content_type = "text/csv"),
+        (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per result of the year, in code order. Columns: `year`, `status`, `code`, `name`, `county_code`, `county`, `grade`, `risk`, `basic_score`, `risk_score`, `art11_grounds`, `objection`, `corrected`, `determined`, `revision`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown year or revision", body = Problem, content_type = "application/problem+json"),
     ))]
