@@ -6,13 +6,16 @@
 //! [`super::validity`]) gives a consequence; results in publicity never do.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::score::{Grade, RiskLevel};
 
 /// Procurement flag (Art. 19): bid bonus (招标加分), bid penalty (招标扣分) or neither.
 ///
 /// Serialized as "bonus", "penalty", "none".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BidFlag {
     /// Grade A or B with low risk: bid bonus and priority in commendations are encouraged (鼓励).

@@ -32,28 +32,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// The most codes one batch may hold.
 pub const MAX_BATCH: usize = 1_000;
 
-/// The procurement flag (Art. 19).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Flag {
-    /// Grade A or B with low risk: bid bonus (招标加分), encouraged (鼓励).
-    Bonus,
-    /// Grade D or E with high risk: bid penalty (招标扣分), required (应).
-    Penalty,
-    /// Neither.
-    None,
-}
-
-impl From<BidFlag> for Flag {
-    fn from(flag: BidFlag) -> Flag {
-        match flag {
-            BidFlag::Bonus => Flag::Bonus,
-            BidFlag::Penalty => Flag::Penalty,
-            BidFlag::None => Flag::None,
-        }
-    }
-}
-
 /// What the answer for a code is. `found`: a final grade valid on the date, with its flag;
 /// `no_valid_grade`: a known institution without a valid grade on the date (`reason` and
 /// `detail` say why; no flag applies); `not_found`: no institution with this code;
@@ -119,7 +97,7 @@ pub struct FlagAnswer {
     /// The institution's name (from its latest final record), when it is known.
     pub name: Option<String>,
     /// The bid flag; null unless `found`.
-    pub bid_flag: Option<Flag>,
+    pub bid_flag: Option<BidFlag>,
     /// The rule of Art. 19 applied, in Chinese (names its force: 鼓励 or 应); null unless `found`.
     pub rule_zh: Option<String>,
     /// The rule of Art. 19 applied, in English; null unless `found`.
@@ -529,7 +507,7 @@ fn answer_for(registry: &Registry, inst: &Institution, on: NaiveDate) -> FlagAns
                 reason: None,
                 detail: None,
                 name: Some(inst.name.clone()),
-                bid_flag: Some(flag.into()),
+                bid_flag: Some(flag),
                 rule_zh: Some(flag.rule_zh().to_string()),
                 rule_en: Some(flag.rule_en().to_string()),
                 valid_grade: Some(valid_grade(&standing)),

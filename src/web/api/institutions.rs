@@ -10,7 +10,7 @@ use super::{json_ok, AsOfQuery, DataInfo};
 use crate::bundle::records::{Change, ChangeKind, EvaluationRecord, Objection, ObjectionStatus};
 use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
-use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result};
+use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result, BidFlag};
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel, Score};
 use crate::domain::validity::YearStatus;
@@ -65,7 +65,7 @@ pub struct Standing {
     /// The next year's publication date (exclusive); null while no later year is published.
     pub valid_until: Option<NaiveDate>,
     /// "bonus" (A/B and low risk), "penalty" (D/E and high risk) or "none" (Art. 19).
-    pub bid_flag: String,
+    pub bid_flag: BidFlag,
     pub bid_rule_zh: String,
     pub bid_rule_en: String,
     /// "reduced", "normal" or "increased" double-random inspections (inferred from Art. 19).
@@ -389,7 +389,7 @@ fn standing(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Option
         risk: risk_info(risk),
         valid_from: s.validity.valid_from,
         valid_until: s.validity.valid_until,
-        bid_flag: enum_str(&flag),
+        bid_flag: flag,
         bid_rule_zh: flag.rule_zh().to_string(),
         bid_rule_en: flag.rule_en().to_string(),
         inspection_tier: enum_str(&inspection_tier(grade, risk)),
