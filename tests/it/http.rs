@@ -104,13 +104,15 @@ async fn conditional_requests(db: TestDb) {
     let head = send(&app, Method::HEAD, &path, &[("if-none-match", &etag)]).await;
     assert_eq!(head.status().as_u16(), 304);
 
-    // A different request is a different tag: query, language, path.
+    // A different request is a different tag: query, path.
     let mut tags = vec![etag.clone()];
     for (p, headers) in [
         (format!("{path}?as_of=2024-12-01"), vec![]),
         (format!("{path}?revision=1"), vec![]),
-        (path.clone(), vec![("accept-language", "en")]),
-        (format!("/api/v1/institutions/{}", code(2)), vec![]),
+        (
+            format!("/api/v1/institutions/{}", code(2)),
+            Vec::<(&str, &str)>::new(),
+        ),
     ] {
         let r = send(&app, Method::GET, &p, &headers).await;
         assert_eq!(r.status().as_u16(), 200, "{p}");
@@ -489,3 +491,154 @@ async fn odd_if_none_match(db: TestDb) {
     assert_eq!(r.status().as_u16(), 304);
 }
 backends!(odd_if_none_match_headers, odd_if_none_match);
+
+/// The tag changes with what the body changes with, and with nothing else: headers the API does
+/// not read leave it alone; a page's negotiated language changes it, two ways of asking for the
+/// same language do not.
+async fn etag_follows_the_body(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    let path = format!("/api/v1/institutions/{}", code(1));
+    let plain = app.get(&path).await;
+    let tag = etag_of(&plain);
+    let body = plain.bytes().await.expect("body");
+    for headers in [
+        vec![("x-foo", "1")],
+        vec![("accept-language", "en")],
+        vec![("accept", "text/html")],
+        vec![
+            ("accept-language", "en-GB"),
+            ("user-agent", "integrator/1.0"),
+        ],
+    ] {
+        let r = send(&app, Method::GET, &path, &headers).await;
+        assert_eq!(r.status().as_u16(), 200, "{headers:?}");
+        assert_eq!(etag_of(&r), tag, "{headers:?}: same body, same tag");
+        assert!(
+            !header_of(&r, "vary").is_some_and(|v| v.contains("accept-language")),
+            "the API does not vary on the language"
+        );
+        assert_eq!(r.bytes().await.expect("body"), body, "{headers:?}");
+    }
+    // The tag of one still matches when asked with another header.
+    let r = send(
+        &app,
+        Method::GET,
+        &path,
+        &[("if-none-match", &tag), ("accept-language", "en")],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 304);
+
+    let page = format!("/institutions/{}", code(1));
+    let mut by_language = Vec::new();
+    for language in ["zh-CN", "en", "en-GB,en;q=0.9"] {
+        let r = send(&app, Method::GET, &page, &[("accept-language", language)]).await;
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(header_of(&r, "vary").is_some_and(|v| v.contains("accept-language")));
+        let tag = etag_of(&r);
+        by_language.push((tag, r.text().await.expect("html")));
+    }
+    assert_ne!(
+        by_language[0].0, by_language[1].0,
+        "Chinese and English differ"
+    );
+    assert_ne!(by_language[0].1, by_language[1].1);
+    assert_eq!(
+        by_language[1], by_language[2],
+        "two ways of asking for English"
+    );
+    let r = send(&app, Method::GET, &page, &[("x-foo", "1")]).await;
+    assert_eq!(
+        etag_of(&r),
+        by_language[0].0,
+        "no header: Chinese, as zh-CN"
+    );
+}
+backends!(
+    an_etag_depends_only_on_what_the_body_depends_on,
+    etag_follows_the_body
+);
+
+/// `Last-Modified` is the later of the revision's time and today's midnight in Asia/Shanghai;
+/// `If-Modified-Since` is answered 304 from that date, and only where the answer is a 200;
+/// `If-None-Match` wins over it.
+async fn last_modified(db: TestDb) {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let path = format!("/api/v1/institutions/{}", code(1));
+
+    let first = app.get(&path).await;
+    let created = DateTime::parse_from_rfc3339(&header_of(&first, "x-data-as-of").expect("as of"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc);
+    let midnight = Utc
+        .with_ymd_and_hms(2025, 1, 9, 16, 0, 0)
+        .single()
+        .expect("a time");
+    let expected = created.max(midnight);
+    let http_date = |t: DateTime<Utc>| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let last_modified = header_of(&first, "last-modified").expect("Last-Modified");
+    assert_eq!(last_modified, http_date(expected));
+    // The same on a cached answer and on a 304.
+    assert_eq!(
+        header_of(&app.get(&path).await, "last-modified").as_deref(),
+        Some(last_modified.as_str())
+    );
+    let tag = etag_of(&first);
+    let r = send(&app, Method::GET, &path, &[("if-none-match", &tag)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+    assert_eq!(header_of(&r, "last-modified"), Some(last_modified.clone()));
+
+    let later = http_date(expected + chrono::Duration::days(1));
+    let earlier = http_date(expected - chrono::Duration::seconds(1));
+    for (headers, status) in [
+        (vec![("if-modified-since", last_modified.as_str())], 304),
+        (vec![("if-modified-since", later.as_str())], 304),
+        (vec![("if-modified-since", earlier.as_str())], 200),
+        (vec![("if-modified-since", "yesterday")], 200),
+        // If-None-Match wins: a tag that does not match means the full answer.
+        (
+            vec![
+                ("if-modified-since", later.as_str()),
+                ("if-none-match", "\"1-0000000000000000\""),
+            ],
+            200,
+        ),
+    ] {
+        let r = send(&app, Method::GET, &path, &headers).await;
+        assert_eq!(r.status().as_u16(), status, "{headers:?}");
+        if status == 304 {
+            assert_eq!(etag_of(&r), tag);
+            assert!(r.bytes().await.expect("body").is_empty());
+        } else {
+            assert!(!r.bytes().await.expect("body").is_empty());
+        }
+    }
+    // Before the handler has ever run for it (the response cache is cold for this path).
+    let fresh = format!("/api/v1/institutions/{}", code(2));
+    let r = send(&app, Method::GET, &fresh, &[("if-modified-since", &later)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+    // An unknown code stays a 404, whatever the date.
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/institutions/{}", code(999)),
+        &[("if-modified-since", &later)],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 404);
+    // A page too.
+    let page = format!("/institutions/{}", code(1));
+    let r = send(&app, Method::GET, &page, &[("if-modified-since", &later)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+}
+backends!(last_modified_and_if_modified_since, last_modified);
+
