@@ -642,3 +642,65 @@ async fn last_modified(db: TestDb) {
 }
 backends!(last_modified_and_if_modified_since, last_modified);
 
+/// The `envcredit_http_malformed_requests_total` sample of `/metrics`.
+async fn malformed_requests(app: &TestApp) -> u64 {
+    let text = app
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("envcredit_http_malformed_requests_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no malformed-request count in {text}"))
+}
+
+/// Garbage on the port is answered `400` by the HTTP server and counted, through the layer the
+/// server's log set-up installs (the same one, installed here as the test process's subscriber:
+/// nothing else in these tests installs one). The count is for the process, and other tests may
+/// add to it meanwhile, so it is compared as "at least one more".
+#[actix_web::test]
+async fn malformed_request_heads_are_counted() {
+    use std::io::{Read, Write};
+    use tracing_subscriber::prelude::*;
+
+    let _ = tracing_subscriber::registry()
+        .with(envcredit::web::MalformedRequests::layer())
+        .try_init();
+    let db = TestDb::sqlite();
+    let app = spawn_app(config(&db), date(2025, 1, 10)).await;
+    let before = malformed_requests(&app).await;
+
+    let address = app.address.trim_start_matches("http://").to_string();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        stream
+            .write_all(b"\x16\x03\x01 NOT HTTP\r\n\r\n")
+            .expect("writes");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("joins");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+
+    // The server logs (and so counts) once the 400 is written: give it a moment.
+    let mut after = before;
+    for _ in 0..50 {
+        after = malformed_requests(&app).await;
+        if after > before {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(after > before, "counted: {before} → {after}");
+    // A well-formed request is not.
+    let ok = app.get("/healthz").await;
+    assert_eq!(ok.status().as_u16(), 200);
+}
+
