@@ -704,3 +704,77 @@ async fn malformed_request_heads_are_counted() {
     assert_eq!(ok.status().as_u16(), 200);
 }
 
+/// Bad input is described in plain words that name the parameter, never in the framework's
+/// (`Query deserialize error: …`, `struct RawBatch with 5 elements`); the code stays
+/// `bad-request`.
+async fn plain_error_details(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    let institution = format!("/api/v1/institutions/{}", code(1));
+    for (path, detail) in [
+        (
+            "/api/v1/institutions?limit=abc".to_string(),
+            "query parameter `limit`: expected a whole number from 1 to 100, found \"abc\"",
+        ),
+        (
+            format!("{institution}?foo=1"),
+            "query parameter `foo` is not known; known: as_of, revision",
+        ),
+        (
+            format!("{institution}?revision=x"),
+            "query parameter `revision`: expected a whole number of at least 0, found \"x\"",
+        ),
+        (
+            "/api/v1/years/abc/results".to_string(),
+            "path parameter `year`: expected a whole number, found \"abc\"",
+        ),
+    ] {
+        let (status, problem) = app.get_json(&path).await;
+        assert_eq!(status, 400, "{path}: {problem}");
+        assert_eq!(problem["code"], "bad-request", "{path}");
+        assert_eq!(problem["detail"], detail, "{path}");
+    }
+
+    for (body, detail) in [
+        (
+            serde_json::json!("codes"),
+            "request body: expected {\"items\": [...]} or {\"codes\": [...]}, found the string \"codes\"",
+        ),
+        (
+            serde_json::json!({"codes": 5}),
+            "request body: expected a list, found the number 5 at line 1, column 10",
+        ),
+        (
+            serde_json::json!({"codes": [code(1)], "foo": 1}),
+            "request body: field `foo` is not known; known: as_of, revision, items, codes, receipt",
+        ),
+    ] {
+        let (status, problem) = app.post_json("/api/v1/flags/batch", &body).await;
+        assert_eq!(status, 400, "{body}: {problem}");
+        assert_eq!(problem["code"], "bad-request", "{body}");
+        assert_eq!(problem["detail"], detail, "{body}");
+    }
+    // Not JSON at all.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/flags/batch", app.address))
+        .header("content-type", "application/json")
+        .body("{\"codes\": [}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 400);
+    let problem: serde_json::Value = r.json().await.expect("problem");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("request body: not valid JSON at line 1, column 12"),
+        "{detail}"
+    );
+}
+backends!(
+    error_details_name_the_parameter_in_plain_words,
+    plain_error_details
+);
