@@ -304,8 +304,54 @@ fn networks(entries: &[String], what: &str) -> Result<Vec<IpNet>> {
         .collect()
 }
 
-/// The shortest partner key accepted: a key is a secret, not a name.
-pub const MIN_PARTNER_KEY_CHARS: usize = 16;
+/// The fewest bits a partner key must be able to hold: a key is a secret that an unknown client
+/// may try to guess (counted against its quota, but from many addresses), not a name.
+pub const MIN_PARTNER_KEY_BITS: u32 = 128;
+
+/// The fewest different characters in a partner key: a random key of the shortest accepted
+/// length has about 14 (hex) or 18 (base64url); a key like `aaaa…` or `abababab…` is a
+/// placeholder, whatever its length.
+const MIN_PARTNER_KEY_DISTINCT_CHARS: usize = 8;
+
+/// Why a partner key is refused, if it is: it is judged by the alphabet it is written in, as a
+/// random key of that alphabet would be. Decimal digits hold log2(10) ≈ 3.32 bits a character,
+/// hex 4 (so at least 32 characters), base64url or base64 6 (at least 22 characters; `=`
+/// padding holds nothing). Any other character is refused, so that a key never holds a space,
+/// a quote or a non-ASCII letter that one side may encode differently from the other.
+pub fn partner_key_weakness(key: &str) -> Option<String> {
+    const FORMATS: &str = "a partner key must be random hex (at least 32 characters) or base64url/base64 (at least 22 characters), e.g. the output of `openssl rand -hex 16` or `openssl rand -base64 24`";
+    let body = key.trim_end_matches('=');
+    let base64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/');
+    if body.is_empty() || !body.bytes().all(base64) {
+        return Some(format!(
+            "it holds characters other than A-Z a-z 0-9 - _ + / (and trailing =); {FORMATS}"
+        ));
+    }
+    // Hundredths of a bit per character, to stay in integers.
+    let centibits_per_char: u64 = if body.bytes().all(|b| b.is_ascii_digit()) {
+        332
+    } else if body.bytes().all(|b| b.is_ascii_hexdigit()) {
+        400
+    } else {
+        600
+    };
+    let bits = body.len() as u64 * centibits_per_char / 100;
+    if bits < u64::from(MIN_PARTNER_KEY_BITS) {
+        return Some(format!(
+            "it holds about {bits} bits, fewer than {MIN_PARTNER_KEY_BITS}; {FORMATS}"
+        ));
+    }
+    let mut distinct: Vec<u8> = body.bytes().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < MIN_PARTNER_KEY_DISTINCT_CHARS {
+        return Some(format!(
+            "it uses only {} different characters, which no random key does; {FORMATS}",
+            distinct.len()
+        ));
+    }
+    None
+}
 
 /// One partner's key and quota. The key never appears in `Debug` output.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,8 +382,9 @@ impl RateLimitConfig {
         networks(&self.trusted_proxies, "rate_limit.trusted_proxies")
     }
 
-    /// Refuses a zero quota, a bad proxy address, and a partner key that is short, unnamed or
-    /// listed twice.
+    /// Refuses a zero quota, a bad proxy address, and a partner key that is weak (see
+    /// [`partner_key_weakness`]), unnamed or listed twice. Errors name the key by its position
+    /// and name, never by its value.
     pub fn validate(&self) -> Result<()> {
         if self.per_minute == 0 || self.burst == 0 {
             return Err(Error::Config(
@@ -357,11 +404,9 @@ impl RateLimitConfig {
                     partner.name
                 )));
             }
-            if partner.key.chars().count() < MIN_PARTNER_KEY_CHARS
-                || !partner.key.bytes().all(|b| b.is_ascii_graphic())
-            {
+            if let Some(weakness) = partner_key_weakness(&partner.key) {
                 return Err(Error::Config(format!(
-                    "rate_limit partner key {:?}: the key must be at least {MIN_PARTNER_KEY_CHARS} printable ASCII characters without spaces",
+                    "rate_limit.partner_keys[{i}] ({:?}): the key is refused: {weakness}",
                     partner.name
                 )));
             }
@@ -636,6 +681,39 @@ mod tests {
             ("data/envcredit.sqlite3", "data/envcredit.sqlite3"),
         ] {
             assert_eq!(mask_url_password(url), masked, "{url}");
+        }
+    }
+
+    #[test]
+    fn partner_keys_need_128_bits() {
+        for key in [
+            "0123456789abcdef0123456789abcdef",
+            "3q2-7_wAAAAA9kLmNoPqRs",
+            "3q2+7/wAAAAA9kLmNoPqRsTu==",
+            "partner-key-0123456789",
+            "012345678901234567890123456789012345678",
+        ] {
+            assert_eq!(partner_key_weakness(key), None, "{key}");
+        }
+        for (key, why) in [
+            ("0123456789abcdef0123456789abcde", "about 124 bits"),
+            ("3q2-7_wAAAAA9kLmNoPqR", "about 126 bits"),
+            ("01234567890123456789012345678901234567", "about 126 bits"),
+            (
+                "partner key with spaces 0123456789",
+                "characters other than",
+            ),
+            ("ключ-0123456789abcdef0123456789", "characters other than"),
+            ("", "characters other than"),
+            ("========================", "characters other than"),
+            (
+                "abababababababababababababababab",
+                "only 2 different characters",
+            ),
+        ] {
+            let weakness = partner_key_weakness(key).unwrap_or_default();
+            assert!(weakness.contains(why), "{key}: {weakness}");
+            assert!(key.is_empty() || !weakness.contains(key), "{weakness}");
         }
     }
 

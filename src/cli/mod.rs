@@ -213,30 +213,40 @@ fn init_tracing(
     format: LogFormat,
     serving: bool,
 ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+    fn output<W>(format: LogFormat, writer: W) -> Box<dyn Layer<Registry> + Send + Sync>
+    where
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+        match format {
+            LogFormat::Json => layer.json().boxed(),
+            LogFormat::Text => layer.boxed(),
+        }
+    }
+
     let default_level = if serving { "info" } else { "warn" };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if serving {
+    let (output, guard) = if serving {
         let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(false)
             .thread_name("envcredit-log")
             .finish(std::io::stderr());
-        let builder = builder.with_writer(writer);
-        let _ = match format {
-            LogFormat::Json => builder.json().try_init(),
-            LogFormat::Text => builder.try_init(),
-        };
-        Some(guard)
+        (output(format, writer), Some(guard))
     } else {
-        let builder = builder.with_writer(std::io::stderr);
-        let _ = match format {
-            LogFormat::Json => builder.json().try_init(),
-            LogFormat::Text => builder.try_init(),
-        };
-        None
-    }
+        (output(format, std::io::stderr), None)
+    };
+    // The filter is the output's own, so that the malformed-request counter (outermost, it
+    // sees an event first and may drop it) counts whatever `RUST_LOG` says.
+    let _ = tracing_subscriber::registry()
+        .with(output.with_filter(filter))
+        .with(crate::web::MalformedRequests::layer())
+        .try_init();
+    guard
 }
 
 #[cfg(test)]

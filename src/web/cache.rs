@@ -3,8 +3,9 @@
 //!
 //! That digest covers everything an answer depends on: the build, the data revision (sequence,
 //! payload hash, the store head the view was built from, what the view withholds), "today" in
-//! Asia/Shanghai, the path, the raw query and the `Accept-Language` and `Accept` headers. So an entry can only ever be served for the very
-//! request it was made for, at the very revision it was made from: a new revision gives new keys,
+//! Asia/Shanghai, the path, the raw query and, for a page, the language negotiated from
+//! `Accept-Language` (no header changes an API answer). So an entry can only ever be served for an
+//! answer to the very same request, at the very revision it was made from: a new revision gives new keys,
 //! and nothing cached at the old one can answer (the cache is also emptied when the revision
 //! changes, to free the memory at once). Answers are rendered only from the verified read model,
 //! which is swapped whole after re-verification, so what is cached was verified when it was made.

@@ -2,12 +2,18 @@
 //! Modified`), cache headers, `HEAD`, CORS, and the answers for unknown paths (404) and wrong
 //! methods (405).
 //!
-//! Everything served under `/api/v1/` and every HTML page is a pure function of the request and
-//! of the data it is answered from (the current revision, or `?revision=N`, which is part of the
-//! query string) and of "today" in Asia/Shanghai. So the ETag is computed from those *before*
-//! the handler runs, and a matching `If-None-Match` is answered `304` without running it.
+//! Everything served under `/api/v1/` and every HTML page is a pure function of the path and
+//! query, of the data it is answered from (the current revision, or `?revision=N`, which is part
+//! of the query string), of "today" in Asia/Shanghai and, for a page without a language prefix,
+//! of the language negotiated from `Accept-Language`. No other header changes a body, so none
+//! other changes the tag. The ETag is computed from those *before* the handler runs, and a
+//! matching `If-None-Match` is answered `304` without running it. `Last-Modified` is the later of
+//! the answered revision's `created_at` and the start of today in Asia/Shanghai (see
+//! [`DataKey::last_modified`]), and `If-Modified-Since` is honoured when no `If-None-Match` is
+//! sent (RFC 9110 §13.2.2).
 
 use std::sync::{Arc, LazyLock};
+use std::time::SystemTime;
 
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
@@ -22,6 +28,7 @@ use super::cache::accepts_gzip;
 use super::error::{problem_response, Problem};
 use super::AppState;
 use crate::read::{Registry, Revision};
+use crate::web::pages::i18n::Locale;
 
 /// Cache lifetime of a successful read (what `json_ok`, `csv_ok` and the pages send).
 pub const READ_CACHE_CONTROL: &str = "public, max-age=60";
@@ -47,10 +54,12 @@ pub fn cors() -> Cors {
         .allowed_headers([
             header::CONTENT_TYPE,
             header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
             HeaderName::from_static(super::ratelimit::API_KEY_HEADER),
         ])
         .expose_headers([
             header::ETAG,
+            header::LAST_MODIFIED,
             HeaderName::from_static(X_DATA_REVISION),
             HeaderName::from_static(X_DATA_AS_OF),
             header::RETRY_AFTER,
@@ -91,7 +100,11 @@ fn is_page(path: &str) -> bool {
 ///   `HEAD` request), so both have the same headers and ETag;
 /// - conditional `GET`: computes the strong ETag before the handler; a matching
 ///   `If-None-Match` is answered `304` with `ETag`, `Cache-Control`, `X-Data-Revision`,
-///   `X-Data-As-Of` (and `Vary` on pages) and no body, without running the handler;
+///   `X-Data-As-Of`, `Last-Modified` (and `Vary` on pages) and no body, without running the
+///   handler;
+/// - without `If-None-Match`, an `If-Modified-Since` at or after the answer's `Last-Modified` is
+///   answered `304`, but only where the answer would be a `200` (a cached one, or the handler's),
+///   so an unknown code stays a `404` (RFC 9110 §13.2.2);
 /// - a `200` answer is kept in the response cache ([`super::cache`]) under the same digest, and a
 ///   later request with that digest is answered from it without running the handler;
 /// - only a `200` gets the ETag; every error (4xx, 5xx) gets `Cache-Control: no-store`;
@@ -122,6 +135,14 @@ pub async fn conditional(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let any_tag = if_none_match.as_deref().is_some_and(|v| v.trim() == "*");
+    // If-None-Match wins: If-Modified-Since is only looked at without it (RFC 9110 §13.2.2).
+    let not_modified_since = match (&key, &if_none_match) {
+        (Some(key), None) => {
+            if_modified_since(req.headers()).is_some_and(|since| key.last_modified <= since)
+        }
+        _ => false,
+    };
+    let not_modified_after = any_tag || not_modified_since;
     // With the response cache on, an answer may be sent gzip-coded (see `super::cache`): that
     // representation has its own tag, and every data-keyed answer varies on Accept-Encoding.
     let coding = state.as_ref().is_some_and(|s| s.responses.enabled());
@@ -151,7 +172,7 @@ pub async fn conditional(
             let (http_req, _) = req.into_parts();
             let coded = gzip && hit.is_gzip();
             let response = hit.response(gzip, &key.etag_for(coded));
-            let response = if any_tag {
+            let response = if not_modified_after {
                 not_modified_from(response.headers())
             } else {
                 response
@@ -183,6 +204,8 @@ pub async fn conditional(
     if status != StatusCode::OK || !key.still_current(state) {
         return Ok(res);
     }
+    res.headers_mut()
+        .insert(header::LAST_MODIFIED, key.last_modified_header());
     if coding {
         append_vary(res.headers_mut(), "accept-encoding");
         let (http_req, response) = res.into_parts();
@@ -207,8 +230,9 @@ pub async fn conditional(
         let etag = HeaderValue::from_str(&key.etag).map_err(actix_web::Error::from)?;
         res.headers_mut().insert(header::ETAG, etag);
     }
-    // `If-None-Match: *` matches any current representation.
-    if any_tag {
+    // `If-None-Match: *` matches any current representation; `If-Modified-Since` is answered
+    // only now that the answer is known to be a 200.
+    if not_modified_after {
         let not_modified = not_modified_from(res.response().headers());
         let (http_req, _) = res.into_parts();
         return Ok(ServiceResponse::new(http_req, not_modified));
@@ -275,6 +299,8 @@ struct DataKey {
     digest: super::cache::Key,
     registry: Arc<Registry>,
     today: chrono::NaiveDate,
+    /// What `Last-Modified` says, to the second (see [`DataKey::last_modified`]).
+    last_modified: SystemTime,
 }
 
 impl DataKey {
@@ -282,9 +308,11 @@ impl DataKey {
     /// current revision's sequence and payload hash, the store head the view was built from, and
     /// what the view withholds), "today" (answers change at midnight Asia/Shanghai), the method
     /// (`HEAD` counts as `GET`: same representation), the path, the raw query string (which
-    /// carries `?revision=N` and `?as_of=`), `Accept-Language` and `Accept` if present, and the
-    /// build (the crate version and the API description), so that a new release never reuses a
-    /// tag for other bytes. The whole digest is also the response cache's key.
+    /// carries `?revision=N` and `?as_of=`), for a page the language it is rendered in (so two
+    /// `Accept-Language` values that pick the same language share the tag, and the API, which no
+    /// header changes, has one tag whatever the client sends), and the build (the crate version
+    /// and the API description), so that a new release never reuses a tag for other bytes. The
+    /// whole digest is also the response cache's key.
     fn of(state: &AppState, req: &ServiceRequest) -> DataKey {
         let registry = state.live.current();
         let today = state.clock.today();
@@ -318,23 +346,43 @@ impl DataKey {
         field(b"GET");
         field(req.path().as_bytes());
         field(req.query_string().as_bytes());
-        for name in [header::ACCEPT_LANGUAGE, header::ACCEPT] {
-            match req.headers().get(&name) {
-                Some(value) => {
-                    field(b"1");
-                    field(value.as_bytes());
-                }
-                None => field(b"0"),
-            }
+        if is_page(req.path()) {
+            field(Locale::of(req.request()).lang.prefix().as_bytes());
         }
         let digest = hasher.finalize();
         let sequence = registry.revision.as_ref().map_or(0, |r| r.sequence);
+        let last_modified = Self::last_modified(
+            answered_revision(&registry, req.query_string()).as_ref(),
+            today,
+        );
         DataKey {
             etag: format!("\"{sequence}-{}\"", hex::encode(&digest[..8])),
             digest: digest.into(),
             registry,
             today,
+            last_modified,
         }
+    }
+
+    /// The later of the revision's `created_at` and the start of `today` in Asia/Shanghai,
+    /// truncated to the second (HTTP dates have no fraction). An answer changes when the
+    /// revision does, and may change at midnight (a grade's validity, a listing coming into
+    /// force, are judged against "today"), so a client asking `If-Modified-Since` yesterday's
+    /// time must get today's answer. Several instances serving the same revision send the same
+    /// date.
+    fn last_modified(revision: Option<&Revision>, today: chrono::NaiveDate) -> SystemTime {
+        let midnight = today
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp() - SHANGHAI_OFFSET_SECONDS)
+            .unwrap_or(0);
+        let created = revision.map_or(0, |r| r.created_at.timestamp());
+        let seconds = u64::try_from(created.max(midnight)).unwrap_or(0);
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+    }
+
+    fn last_modified_header(&self) -> HeaderValue {
+        let date = header::HttpDate::from(self.last_modified).to_string();
+        HeaderValue::from_str(&date).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
     /// The tag of the representation: the gzip-coded one has its own (`"…-gzip"`), as a strong
@@ -362,6 +410,7 @@ impl DataKey {
     ) -> HttpResponse {
         let mut response = HttpResponse::NotModified();
         response.insert_header((header::ETAG, etag.to_string()));
+        response.insert_header((header::LAST_MODIFIED, self.last_modified_header()));
         response.insert_header((
             header::CACHE_CONTROL,
             if path == OPENAPI_PATH {
@@ -416,6 +465,7 @@ fn not_modified_from(headers: &HeaderMap) -> HttpResponse {
     let mut response = HttpResponse::NotModified();
     for name in [
         header::ETAG,
+        header::LAST_MODIFIED,
         header::CACHE_CONTROL,
         header::VARY,
         HeaderName::from_static(X_DATA_REVISION),
@@ -426,6 +476,26 @@ fn not_modified_from(headers: &HeaderMap) -> HttpResponse {
         }
     }
     response.finish()
+}
+
+/// Asia/Shanghai is UTC+8, without daylight saving.
+const SHANGHAI_OFFSET_SECONDS: i64 = 8 * 3600;
+
+/// The `If-Modified-Since` date, if the header is one valid HTTP-date; else it is ignored, as
+/// RFC 9110 §13.1.3 says.
+fn if_modified_since(headers: &HeaderMap) -> Option<SystemTime> {
+    let mut values = headers.get_all(header::IF_MODIFIED_SINCE);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    value
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<header::HttpDate>()
+        .ok()
+        .map(SystemTime::from)
 }
 
 /// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
+use std::sync::LazyLock;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -86,9 +87,19 @@ impl Default for Metrics {
     }
 }
 
+/// Request heads the HTTP server could not parse (counted by [`super::observe::MalformedRequests`]
+/// from the server's log event, which has no request and no app state to reach): one count for
+/// the process, shown by every `Metrics` of it.
+pub static MALFORMED_REQUESTS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("envcredit");
+        registry.register(
+            "http_malformed_requests",
+            "Request heads the HTTP server could not parse, answered 400 by the server (not logged)",
+            MALFORMED_REQUESTS.clone(),
+        );
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",

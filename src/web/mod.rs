@@ -21,6 +21,7 @@ use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
 pub use error::Problem;
+pub use observe::MalformedRequests;
 pub use state::AppState;
 
 use crate::clock::Clock;

@@ -15,6 +15,12 @@
 //!   and the connection is closed, so a client that trickles its body cannot hold a
 //!   connection. (The request head has its own, shorter limit,
 //!   `http.client_request_timeout_seconds`, enforced by the HTTP server.)
+//! - **Malformed requests**: a request head the HTTP server cannot parse (garbage on the port,
+//!   a scanner, a TLS hello sent to plain HTTP) is answered `400` by the server itself, before
+//!   any of this runs, and the server logs each one as an ERROR (`stream error: request parse
+//!   error: …`). Anyone can write such lines at will, and nothing can be done about them, so
+//!   [`MalformedRequests`] counts them in `envcredit_http_malformed_requests_total` instead and
+//!   keeps them out of the log; other stream errors are still logged.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +40,9 @@ use actix_web::{web, HttpMessage};
 use futures_core::Stream;
 use rand_core::{OsRng, RngCore};
 use tracing::Instrument;
+use tracing_subscriber::filter::{Filtered, Targets};
+use tracing_subscriber::layer::Context as LayerContext;
+use tracing_subscriber::Layer as _;
 
 use super::error::{problem_response, Problem};
 use super::AppState;
@@ -243,5 +252,108 @@ mod tests {
             request_id(&header::HeaderMap::new()),
         );
         assert_ne!(a, b, "made ids are unique");
+    }
+}
+
+/// A `tracing` layer (installed with the log output, see the CLI's tracing set-up) that counts
+/// actix-http's log event for a request head it could not parse, in
+/// [`super::metrics::MALFORMED_REQUESTS`], and disables that event for every layer, so that it
+/// writes no log line. It is recognised by its target and the start of its message, which
+/// actix-http writes as `stream error: request parse error: <what>` (`DispatchError::Parse`);
+/// a test through the real server checks that this still holds for the actix-http in use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MalformedRequests;
+
+/// Where actix-http's HTTP/1 dispatcher logs from.
+const DISPATCHER_TARGET: &str = "actix_http::h1::dispatcher";
+const PARSE_ERROR_PREFIX: &str = "stream error: request parse error";
+
+impl MalformedRequests {
+    /// The layer, filtered to the dispatcher's ERROR events: it asks for nothing else, so it
+    /// costs the other events nothing, and dropping an event from it drops it for every layer.
+    pub fn layer<S>() -> Filtered<MalformedRequests, Targets, S>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        MalformedRequests
+            .with_filter(Targets::new().with_target(DISPATCHER_TARGET, tracing::Level::ERROR))
+    }
+
+    fn is_malformed_request(event: &tracing::Event<'_>) -> bool {
+        let metadata = event.metadata();
+        if *metadata.level() != tracing::Level::ERROR || metadata.target() != DISPATCHER_TARGET {
+            return false;
+        }
+        let mut message = MessageStart::default();
+        event.record(&mut message);
+        message.matched
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for MalformedRequests {
+    fn event_enabled(&self, event: &tracing::Event<'_>, _cx: LayerContext<'_, S>) -> bool {
+        if Self::is_malformed_request(event) {
+            super::metrics::MALFORMED_REQUESTS.inc();
+            return false;
+        }
+        true
+    }
+}
+
+/// Whether an event's message starts with [`PARSE_ERROR_PREFIX`].
+#[derive(Default)]
+struct MessageStart {
+    matched: bool,
+}
+
+impl tracing::field::Visit for MessageStart {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.matched = format!("{value:?}").starts_with(PARSE_ERROR_PREFIX);
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.matched = value.starts_with(PARSE_ERROR_PREFIX);
+        }
+    }
+}
+
+#[cfg(test)]
+mod malformed_request_tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    use tracing_subscriber::prelude::*;
+
+    use super::*;
+
+    /// Counts the events that reach it, as the log output would write them.
+    struct Seen(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Seen {
+        fn on_event(&self, _event: &tracing::Event<'_>, _cx: LayerContext<'_, S>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn parse_errors_are_counted_and_not_written() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry()
+            .with(Seen(seen.clone()))
+            .with(MalformedRequests::layer());
+        let before = super::super::metrics::MALFORMED_REQUESTS.get();
+        tracing::subscriber::with_default(subscriber, || {
+            let err = "invalid Header provided";
+            tracing::error!(target: "actix_http::h1::dispatcher", "stream error: request parse error: {}", err);
+            // Other stream errors, and the same words from elsewhere, are still written.
+            tracing::error!(target: "actix_http::h1::dispatcher", "stream error: I/O error: {}", "broken pipe");
+            tracing::error!(target: "envcredit", "stream error: request parse error: {}", err);
+            tracing::warn!(target: "actix_http::h1::dispatcher", "stream error: request parse error: {}", err);
+        });
+        assert_eq!(seen.load(Ordering::Relaxed), 3);
+        assert_eq!(super::super::metrics::MALFORMED_REQUESTS.get(), before + 1);
     }
 }

@@ -8,7 +8,9 @@
 //!   usually holds a whole /64, and could otherwise take a new quota with each address).
 //! - **Partners** send `X-Api-Key`; a configured key has a quota of its own, shared by every
 //!   address it is sent from. An unknown key is answered `401` (`invalid-api-key`) rather than
-//!   counted as an anonymous client, so that a partner notices a typo at once. Keys are looked up
+//!   served as an anonymous client, so that a partner notices a typo at once; but it is counted
+//!   against the sending client's own quota first, so that guessing keys is as slow as any
+//!   other request (over the quota, the guess gets the `429`, not the `401`). Keys are looked up
 //!   by their SHA-256 digest, never compared as secrets: how long a lookup takes says nothing
 //!   about a key.
 //! - **Over the limit**: `429` problem+json (`rate-limited`) with `Retry-After` (whole seconds,
@@ -73,7 +75,8 @@ struct Partner {
 enum Decision {
     Allowed(Quotas),
     Limited(Quotas),
-    InvalidKey,
+    /// An unknown key, counted against the client's quota (which allowed it).
+    InvalidKey(Quotas),
 }
 
 impl Decision {
@@ -82,7 +85,7 @@ impl Decision {
         match self {
             Decision::Allowed(q) => Decision::Allowed(Quotas { partner, ..q }),
             Decision::Limited(q) => Decision::Limited(Quotas { partner, ..q }),
-            Decision::InvalidKey => Decision::InvalidKey,
+            Decision::InvalidKey(q) => Decision::InvalidKey(q),
         }
     }
 }
@@ -134,7 +137,10 @@ impl RateLimits {
     fn check(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Decision {
         if let Some(key) = headers.get(API_KEY_HEADER) {
             let Some(partner) = self.partners.get(&digest(key.as_bytes())) else {
-                return Decision::InvalidKey;
+                return match self.check_client(peer, headers) {
+                    Decision::Allowed(quotas) => Decision::InvalidKey(quotas),
+                    other => other,
+                };
             };
             let decision = match partner.limiter.check() {
                 Ok(snapshot) => Decision::Allowed(Quotas::allowed(
@@ -148,6 +154,11 @@ impl RateLimits {
             };
             return decision.for_partner(&partner.name);
         }
+        self.check_client(peer, headers)
+    }
+
+    /// Counts a request against the quota of the client address.
+    fn check_client(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Decision {
         let peer = peer.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         let forwarded = headers
             .get_all(X_FORWARDED_FOR)
@@ -255,7 +266,7 @@ pub async fn limit(
             );
             Ok(req.into_response(response))
         }
-        Decision::InvalidKey => {
+        Decision::InvalidKey(quotas) => {
             tracing::debug!(path = req.path(), "unknown API key");
             let mut response = problem_response(&Problem::new(
                 StatusCode::UNAUTHORIZED,
@@ -267,6 +278,7 @@ pub async fn limit(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("ApiKey realm=\"envcredit\", header=\"X-Api-Key\""),
             );
+            quotas.insert_headers(response.headers_mut());
             Ok(req.into_response(response))
         }
     }

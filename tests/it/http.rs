@@ -104,13 +104,15 @@ async fn conditional_requests(db: TestDb) {
     let head = send(&app, Method::HEAD, &path, &[("if-none-match", &etag)]).await;
     assert_eq!(head.status().as_u16(), 304);
 
-    // A different request is a different tag: query, language, path.
+    // A different request is a different tag: query, path.
     let mut tags = vec![etag.clone()];
     for (p, headers) in [
         (format!("{path}?as_of=2024-12-01"), vec![]),
         (format!("{path}?revision=1"), vec![]),
-        (path.clone(), vec![("accept-language", "en")]),
-        (format!("/api/v1/institutions/{}", code(2)), vec![]),
+        (
+            format!("/api/v1/institutions/{}", code(2)),
+            Vec::<(&str, &str)>::new(),
+        ),
     ] {
         let r = send(&app, Method::GET, &p, &headers).await;
         assert_eq!(r.status().as_u16(), 200, "{p}");
@@ -503,3 +505,290 @@ async fn odd_if_none_match(db: TestDb) {
     assert_eq!(r.status().as_u16(), 304);
 }
 backends!(odd_if_none_match_headers, odd_if_none_match);
+
+/// The tag changes with what the body changes with, and with nothing else: headers the API does
+/// not read leave it alone; a page's negotiated language changes it, two ways of asking for the
+/// same language do not.
+async fn etag_follows_the_body(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    let path = format!("/api/v1/institutions/{}", code(1));
+    let plain = app.get(&path).await;
+    let tag = etag_of(&plain);
+    let body = plain.bytes().await.expect("body");
+    for headers in [
+        vec![("x-foo", "1")],
+        vec![("accept-language", "en")],
+        vec![("accept", "text/html")],
+        vec![
+            ("accept-language", "en-GB"),
+            ("user-agent", "integrator/1.0"),
+        ],
+    ] {
+        let r = send(&app, Method::GET, &path, &headers).await;
+        assert_eq!(r.status().as_u16(), 200, "{headers:?}");
+        assert_eq!(etag_of(&r), tag, "{headers:?}: same body, same tag");
+        assert!(
+            !header_of(&r, "vary").is_some_and(|v| v.contains("accept-language")),
+            "the API does not vary on the language"
+        );
+        assert_eq!(r.bytes().await.expect("body"), body, "{headers:?}");
+    }
+    // The tag of one still matches when asked with another header.
+    let r = send(
+        &app,
+        Method::GET,
+        &path,
+        &[("if-none-match", &tag), ("accept-language", "en")],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 304);
+
+    let page = format!("/institutions/{}", code(1));
+    let mut by_language = Vec::new();
+    for language in ["zh-CN", "en", "en-GB,en;q=0.9"] {
+        let r = send(&app, Method::GET, &page, &[("accept-language", language)]).await;
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(header_of(&r, "vary").is_some_and(|v| v.contains("accept-language")));
+        let tag = etag_of(&r);
+        by_language.push((tag, r.text().await.expect("html")));
+    }
+    assert_ne!(
+        by_language[0].0, by_language[1].0,
+        "Chinese and English differ"
+    );
+    assert_ne!(by_language[0].1, by_language[1].1);
+    assert_eq!(
+        by_language[1], by_language[2],
+        "two ways of asking for English"
+    );
+    let r = send(&app, Method::GET, &page, &[("x-foo", "1")]).await;
+    assert_eq!(
+        etag_of(&r),
+        by_language[0].0,
+        "no header: Chinese, as zh-CN"
+    );
+}
+backends!(
+    an_etag_depends_only_on_what_the_body_depends_on,
+    etag_follows_the_body
+);
+
+/// `Last-Modified` is the later of the revision's time and today's midnight in Asia/Shanghai;
+/// `If-Modified-Since` is answered 304 from that date, and only where the answer is a 200;
+/// `If-None-Match` wins over it.
+async fn last_modified(db: TestDb) {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    let path = format!("/api/v1/institutions/{}", code(1));
+
+    let first = app.get(&path).await;
+    let created = DateTime::parse_from_rfc3339(&header_of(&first, "x-data-as-of").expect("as of"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc);
+    let midnight = Utc
+        .with_ymd_and_hms(2025, 1, 9, 16, 0, 0)
+        .single()
+        .expect("a time");
+    let expected = created.max(midnight);
+    let http_date = |t: DateTime<Utc>| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let last_modified = header_of(&first, "last-modified").expect("Last-Modified");
+    assert_eq!(last_modified, http_date(expected));
+    // The same on a cached answer and on a 304.
+    assert_eq!(
+        header_of(&app.get(&path).await, "last-modified").as_deref(),
+        Some(last_modified.as_str())
+    );
+    let tag = etag_of(&first);
+    let r = send(&app, Method::GET, &path, &[("if-none-match", &tag)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+    assert_eq!(header_of(&r, "last-modified"), Some(last_modified.clone()));
+
+    let later = http_date(expected + chrono::Duration::days(1));
+    let earlier = http_date(expected - chrono::Duration::seconds(1));
+    for (headers, status) in [
+        (vec![("if-modified-since", last_modified.as_str())], 304),
+        (vec![("if-modified-since", later.as_str())], 304),
+        (vec![("if-modified-since", earlier.as_str())], 200),
+        (vec![("if-modified-since", "yesterday")], 200),
+        // If-None-Match wins: a tag that does not match means the full answer.
+        (
+            vec![
+                ("if-modified-since", later.as_str()),
+                ("if-none-match", "\"1-0000000000000000\""),
+            ],
+            200,
+        ),
+    ] {
+        let r = send(&app, Method::GET, &path, &headers).await;
+        assert_eq!(r.status().as_u16(), status, "{headers:?}");
+        if status == 304 {
+            assert_eq!(etag_of(&r), tag);
+            assert!(r.bytes().await.expect("body").is_empty());
+        } else {
+            assert!(!r.bytes().await.expect("body").is_empty());
+        }
+    }
+    // Before the handler has ever run for it (the response cache is cold for this path).
+    let fresh = format!("/api/v1/institutions/{}", code(2));
+    let r = send(&app, Method::GET, &fresh, &[("if-modified-since", &later)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+    // An unknown code stays a 404, whatever the date.
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("/api/v1/institutions/{}", code(999)),
+        &[("if-modified-since", &later)],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 404);
+    // A page too.
+    let page = format!("/institutions/{}", code(1));
+    let r = send(&app, Method::GET, &page, &[("if-modified-since", &later)]).await;
+    assert_eq!(r.status().as_u16(), 304);
+}
+backends!(last_modified_and_if_modified_since, last_modified);
+
+/// The `envcredit_http_malformed_requests_total` sample of `/metrics`.
+async fn malformed_requests(app: &TestApp) -> u64 {
+    let text = app
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix("envcredit_http_malformed_requests_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no malformed-request count in {text}"))
+}
+
+/// Garbage on the port is answered `400` by the HTTP server and counted, through the layer the
+/// server's log set-up installs (the same one, installed here as the test process's subscriber:
+/// nothing else in these tests installs one). The count is for the process, and other tests may
+/// add to it meanwhile, so it is compared as "at least one more".
+#[actix_web::test]
+async fn malformed_request_heads_are_counted() {
+    use std::io::{Read, Write};
+    use tracing_subscriber::prelude::*;
+
+    let _ = tracing_subscriber::registry()
+        .with(envcredit::web::MalformedRequests::layer())
+        .try_init();
+    let db = TestDb::sqlite();
+    let app = spawn_app(config(&db), date(2025, 1, 10)).await;
+    let before = malformed_requests(&app).await;
+
+    let address = app.address.trim_start_matches("http://").to_string();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        stream
+            .write_all(b"\x16\x03\x01 NOT HTTP\r\n\r\n")
+            .expect("writes");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("joins");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+
+    // The server logs (and so counts) once the 400 is written: give it a moment.
+    let mut after = before;
+    for _ in 0..50 {
+        after = malformed_requests(&app).await;
+        if after > before {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(after > before, "counted: {before} → {after}");
+    // A well-formed request is not.
+    let ok = app.get("/healthz").await;
+    assert_eq!(ok.status().as_u16(), 200);
+}
+
+/// Bad input is described in plain words that name the parameter, never in the framework's
+/// (`Query deserialize error: …`, `struct RawBatch with 5 elements`); the code stays
+/// `bad-request`.
+async fn plain_error_details(db: TestDb) {
+    let config = config(&db);
+    let (bundle, _) = first_bundle();
+    import(&db, &config, &bundle).expect("imports");
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+
+    let institution = format!("/api/v1/institutions/{}", code(1));
+    for (path, detail) in [
+        (
+            "/api/v1/institutions?limit=abc".to_string(),
+            "query parameter `limit`: expected a whole number from 1 to 100, found \"abc\"",
+        ),
+        (
+            format!("{institution}?foo=1"),
+            "query parameter `foo` is not known; known: as_of, revision",
+        ),
+        (
+            format!("{institution}?revision=x"),
+            "query parameter `revision`: expected a whole number of at least 0, found \"x\"",
+        ),
+        (
+            "/api/v1/years/abc/results".to_string(),
+            "path parameter `year`: expected a whole number, found \"abc\"",
+        ),
+    ] {
+        let (status, problem) = app.get_json(&path).await;
+        assert_eq!(status, 400, "{path}: {problem}");
+        assert_eq!(problem["code"], "bad-request", "{path}");
+        assert_eq!(problem["detail"], detail, "{path}");
+    }
+
+    for (body, detail) in [
+        (
+            serde_json::json!("codes"),
+            "request body: expected {\"items\": [...]} or {\"codes\": [...]}, found the string \"codes\"",
+        ),
+        (
+            serde_json::json!({"codes": 5}),
+            "request body: expected a list, found the number 5 at line 1, column 10",
+        ),
+        (
+            serde_json::json!({"codes": [code(1)], "foo": 1}),
+            "request body: field `foo` is not known; known: as_of, revision, items, codes, receipt",
+        ),
+    ] {
+        let (status, problem) = app.post_json("/api/v1/flags/batch", &body).await;
+        assert_eq!(status, 400, "{body}: {problem}");
+        assert_eq!(problem["code"], "bad-request", "{body}");
+        assert_eq!(problem["detail"], detail, "{body}");
+    }
+    // Not JSON at all.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/flags/batch", app.address))
+        .header("content-type", "application/json")
+        .body("{\"codes\": [}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 400);
+    let problem: serde_json::Value = r.json().await.expect("problem");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("request body: not valid JSON at line 1, column 12"),
+        "{detail}"
+    );
+}
+backends!(
+    error_details_name_the_parameter_in_plain_words,
+    plain_error_details
+);

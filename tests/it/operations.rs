@@ -830,12 +830,20 @@ fn config_check_names_what_is_wrong() {
         ),
         ("[metrics]\nallow = [\"everyone\"]\n", "metrics.allow"),
         ("receipt_key_file = \"missing.key\"\n", "missing.key"),
+        (
+            "[[rate_limit.partner_keys]]\nname = \"platform\"\nkey = \"0123456789abcdef0123456789abcde\"\nper_minute = 60\nburst = 10\n",
+            "rate_limit.partner_keys[0] (\"platform\"): the key is refused: it holds about 124 bits, fewer than 128",
+        ),
     ] {
         std::fs::write(dir.path().join("bad.toml"), file).expect("config");
         let out = envcredit(dir.path(), &["--config", "bad.toml", "config", "check"]);
         assert!(!out.status.success(), "{file}");
         let stderr = text(&out.stderr);
         assert!(stderr.contains(expected), "{file}: {stderr}");
+        assert!(
+            !stderr.contains("0123456789abcdef0123456789abcde"),
+            "a refused key is not printed: {stderr}"
+        );
         assert!(
             out.stdout.is_empty(),
             "nothing printed as settings for {file}"

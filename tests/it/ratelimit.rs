@@ -177,16 +177,45 @@ async fn a_partner_key_has_its_own_quota_and_an_unknown_key_is_refused() {
         "{body}"
     );
 
-    // A key nobody configured is a mistake worth hearing about, not an anonymous request.
+    // A key nobody configured counts against the address, whose quota is spent here.
     let unknown = send(&app, PATH, &[("x-api-key", "partner-key-0123456789abcdeX")]).await;
-    assert_eq!(unknown.status().as_u16(), 401);
-    assert!(header_of(&unknown, "www-authenticate").is_some());
-    let body: serde_json::Value = unknown.json().await.expect("problem body");
-    assert_eq!(body["type"], "/problems/invalid-api-key");
-    assert!(!body.to_string().contains(PARTNER_KEY));
+    assert_rate_limited(unknown, 1).await;
     // Not on the health check, which is outside the limits.
     let health = send(&app, "/healthz", &[("x-api-key", "wrong")]).await;
     assert_eq!(health.status().as_u16(), 200);
+}
+
+/// Guessing keys costs the guesser's quota: a burst of unknown keys from one address gets `401`s
+/// while its quota lasts, then `429`s; a partner's real key still has its own quota.
+#[actix_web::test]
+async fn unknown_keys_count_against_the_client_and_reach_429() {
+    let db = TestDb::sqlite();
+    let mut config = limited(&db, 3);
+    config.rate_limit.partner_keys = vec![PartnerKeyConfig {
+        name: "procurement".to_string(),
+        key: PARTNER_KEY.to_string(),
+        per_minute: 1,
+        burst: 2,
+    }];
+    let app = spawn_app(config, date(2025, 1, 10)).await;
+    for (guess, remaining) in [("guess-0", 2), ("guess-1", 1), ("guess-2", 0)] {
+        let unknown = send(&app, PATH, &[("x-api-key", guess)]).await;
+        assert_eq!(unknown.status().as_u16(), 401, "{guess}");
+        assert!(header_of(&unknown, "www-authenticate").is_some());
+        assert_eq!(number(&unknown, "ratelimit-limit"), 3);
+        assert_eq!(number(&unknown, "ratelimit-remaining"), remaining);
+        let body: serde_json::Value = unknown.json().await.expect("problem body");
+        assert_eq!(body["type"], "/problems/invalid-api-key");
+        assert!(!body.to_string().contains(guess));
+    }
+    for guess in ["guess-3", "guess-4", PARTNER_KEY.trim_end_matches('f')] {
+        assert_rate_limited(send(&app, PATH, &[("x-api-key", guess)]).await, 3).await;
+    }
+    // Without a key the address is just as spent; the partner's key is not.
+    assert_rate_limited(send(&app, PATH, &[]).await, 3).await;
+    let partner = send(&app, PATH, &[("x-api-key", PARTNER_KEY)]).await;
+    assert_eq!(partner.status().as_u16(), 200);
+    assert_eq!(number(&partner, "ratelimit-limit"), 2);
 }
 
 #[actix_web::test]
@@ -245,7 +274,7 @@ fn rate_limit_configuration_is_checked_and_keys_are_masked() {
             format!("{}{}", partner("a", PARTNER_KEY), partner("b", PARTNER_KEY)),
             "same key",
         ),
-        (partner("short", "abc"), "at least 16"),
+        (partner("short", "abc"), "rate_limit.partner_keys[0] (\"short\"): the key is refused: it holds about 12 bits, fewer than 128"),
     ] {
         let error = load(&text).expect_err(&text).to_string();
         assert!(error.contains(says), "{text}: {error}");

@@ -2,6 +2,7 @@
 
 pub mod as_of;
 pub mod changes;
+mod extract;
 pub mod flags;
 pub mod health;
 pub mod institutions;
@@ -16,15 +17,15 @@ pub mod statistics;
 pub mod years;
 
 use actix_web::http::header;
-use actix_web::{error::InternalError, web, HttpResponse, HttpResponseBuilder};
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub use extract::{json_config, path_config, query_config};
 pub use openapi::{document, ApiDoc};
 
-use super::error::{problem_response, Problem};
 use crate::read::Registry;
 use crate::Error;
 
@@ -46,62 +47,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(keys::routes)
         .configure(receipts::routes)
         .configure(proofs::routes);
-}
-
-fn bad_request(detail: String) -> actix_web::Error {
-    let problem = Problem::from(&Error::BadRequest(detail.clone()));
-    InternalError::from_response(detail, problem_response(&problem)).into()
-}
-
-/// JSON bodies (the batch POSTs): at most `limit` bytes (`http.max_body_bytes`, 256 KiB by
-/// default: 1,000 codes with dates fit in a fifth of that). Too large is `413`, not declared as JSON (`Content-Type`) is `415`, anything else
-/// wrong with the body (not valid JSON, not the documented shape) is `400` with the reason.
-pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .error_handler(|e, _| {
-            use actix_web::error::JsonPayloadError as E;
-            use actix_web::http::StatusCode;
-            let problem = match &e {
-                E::OverflowKnownLength { .. } | E::Overflow { .. } => Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload-too-large",
-                    "Request body too large",
-                    format!("request body: {e}"),
-                ),
-                E::Payload(actix_web::error::PayloadError::Io(io))
-                    if io.kind() == std::io::ErrorKind::TimedOut =>
-                {
-                    let problem = Problem::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request-timeout",
-                        "Request timeout",
-                        format!("request body: {io}; the connection is closed"),
-                    );
-                    let mut response = problem_response(&problem);
-                    response
-                        .head_mut()
-                        .set_connection_type(actix_web::http::ConnectionType::Close);
-                    return InternalError::from_response(e, response).into();
-                }
-                E::ContentType => Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                    "request body: send JSON, with `Content-Type: application/json`",
-                ),
-                _ => return bad_request(format!("request body: {e}")),
-            };
-            InternalError::from_response(e, problem_response(&problem)).into()
-        })
-}
-
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|e, _| bad_request(format!("query string: {e}")))
-}
-
-pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|e, _| bad_request(format!("path: {e}")))
 }
 
 /// The notice carried by everything served in demo mode.
