@@ -12,7 +12,7 @@ use super::{json_ok, DataInfo};
 use crate::domain::time::SHANGHAI_OFFSET_SECONDS;
 use crate::read::changes::{events_since, Event};
 use crate::web::{AppState, Problem};
-use crate::{Error, Result};
+use crate::Result;
 
 #[derive(OpenApi)]
 #[openapi(paths(changes, changes_atom))]
@@ -71,6 +71,10 @@ pub struct ChangesResponse {
     pub next_since: u64,
     /// Whether more events follow (ask again with `next_since`).
     pub more: bool,
+    /// True when `since` is after this instance's revision (`data.revision`): another instance
+    /// behind the same address has seen a newer bundle and this one has not yet (it polls the
+    /// store). There are no events, and `next_since` is `since`: ask again later.
+    pub ahead: bool,
     pub events: Vec<ChangeEvent>,
 }
 
@@ -133,11 +137,9 @@ pub async fn changes(
     let registry = state.live.current();
     let since = query.since.unwrap_or(0);
     let latest = registry.revision.as_ref().map_or(0, |r| r.sequence);
-    if since > latest {
-        return Err(Error::BadRequest(format!(
-            "since = {since} is after the current revision {latest}"
-        )));
-    }
+    // Ahead of this instance is not an error: several instances behind one address each poll the
+    // store, so a client may have seen a bundle this one has not loaded yet.
+    let ahead = since > latest;
     let (events, next_since, more) = page(
         events_since(&registry, since, state.clock.today()),
         since,
@@ -148,6 +150,7 @@ pub async fn changes(
         since,
         next_since,
         more,
+        ahead,
         events: events.iter().map(to_json).collect(),
     };
     Ok(json_ok(&body, &registry))
