@@ -174,6 +174,7 @@ fn keys(body: &Value) -> Vec<String> {
 async fn stable_across_an_import(db: TestDb) {
     let mut config = config(&db);
     config.poll_interval_seconds = 1;
+    config.public_base_url = Some("https://credit.example.gov.cn/".into());
     let mut chain = seed(&db, &config);
     let app = spawn_app(config.clone(), date(2025, 10, 25)).await;
     wait_for_revision(&app, "3-").await;
@@ -340,5 +341,66 @@ async fn stable_across_an_import(db: TestDb) {
     );
     let xml = atom.text().await.expect("atom");
     assert!(!xml.contains("<entry>"), "{xml}");
+
+    // The whole feed: an author, an absolute alternate link on every entry, made from the
+    // configured address and never from the Host header a client sends.
+    let xml = app
+        .client
+        .get(format!("{}/api/v1/changes.atom", app.address))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .expect("atom")
+        .text()
+        .await
+        .expect("atom");
+    assert!(!xml.contains("evil.example"), "{xml}");
+    assert!(xml.contains("<author><name>envcredit</name>"), "{xml}");
+    let entries: Vec<&str> = xml.split("<entry>").skip(1).collect();
+    assert!(entries.len() >= 8, "{xml}");
+    for entry in &entries {
+        assert!(
+            entry.contains(r#"<link href="https://credit.example.gov.cn/"#)
+                && entry.contains(r#"rel="alternate""#),
+            "{entry}"
+        );
+    }
+    assert!(
+        xml.contains(r#"href="https://credit.example.gov.cn/api/v1/changes.atom" rel="self""#),
+        "{xml}"
+    );
+    feedparser_reads(&xml);
+}
+
+/// Python's feedparser (not written here) reads the feed without complaint (`bozo == 0`) and
+/// finds every entry's link; skipped, loudly, when it is not installed.
+fn feedparser_reads(xml: &str) {
+    let script = "import sys, feedparser\n\
+        d = feedparser.parse(sys.stdin.buffer.read())\n\
+        assert d.bozo == 0, d.get('bozo_exception')\n\
+        assert d.feed.author, d.feed\n\
+        assert all(e.link.startswith('https://') for e in d.entries), d.entries\n\
+        print(len(d.entries))\n";
+    let child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("SKIPPED: feedparser check (no python3)");
+        return;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(xml.as_bytes()).expect("feed to python");
+    }
+    let out = child.wait_with_output().expect("python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No module named 'feedparser'") {
+        eprintln!("SKIPPED: feedparser check (pip install feedparser)");
+        return;
+    }
+    assert!(out.status.success(), "feedparser: {stderr}");
 }
 backends!(paging_is_stable_across_an_import, stable_across_an_import);
