@@ -46,6 +46,7 @@ const ENV_KEYS: &[&str] = &[
     "http.access_log",
     "metrics.enabled",
     "metrics.allow",
+    "public_base_url",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +90,12 @@ pub struct Config {
     /// A high-water mark pinned by the operator (`envcredit checkpoint`), for several instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
+    /// The registry's public address, e.g. `https://credit.example.gov.cn` (http or https, a
+    /// path prefix allowed, no query): the Atom feed's links are absolute and made from it,
+    /// never from a request's Host header (which any client sets). Unset: `http://` + `listen`,
+    /// right only when clients reach the listener directly; set it behind a proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_base_url: Option<String>,
     /// Serve or import although the database does not hold its high-water mark, adopting the
     /// database's head as the mark (`--accept-rollback`; never read from a file).
     #[serde(skip)]
@@ -447,7 +454,17 @@ impl Config {
             receipt_key_file: None,
             state_file: None,
             checkpoint: None,
+            public_base_url: None,
             accept_rollback: false,
+        }
+    }
+
+    /// The public address links are made from, without a trailing slash (see
+    /// `public_base_url`).
+    pub fn public_base(&self) -> String {
+        match &self.public_base_url {
+            Some(base) => base.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
         }
     }
 
@@ -524,6 +541,25 @@ impl Config {
         self.rate_limit.validate()?;
         self.http.validate()?;
         self.metrics.allowed_networks()?;
+        if let Some(base) = &self.public_base_url {
+            // No URL parser in the build for this one check: a scheme, a host, and nothing that
+            // would let a link carry a query, fragment or credentials.
+            let rest = base
+                .strip_prefix("https://")
+                .or_else(|| base.strip_prefix("http://"));
+            let ok = rest.is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && !rest
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "?#@\\\"<>".contains(c))
+            });
+            if !ok {
+                return Err(Error::Config(format!(
+                    "public_base_url must be an http or https URL with a host and no query, e.g. \"https://credit.example.gov.cn\", found {base:?}"
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -752,5 +788,30 @@ mod tests {
         config.http = HttpConfig::default();
         config.metrics.allow = vec!["not-a-network".into()];
         assert!(matches!(config.validate(), Err(Error::Config(m)) if m.contains("metrics.allow")));
+    }
+
+    #[test]
+    fn public_base_url_is_an_address_without_query() {
+        let mut config = Config::defaults(false);
+        assert_eq!(config.public_base(), "http://127.0.0.1:8080");
+        config.public_base_url = Some("https://credit.example.gov.cn/registry/".into());
+        assert!(config.validate().is_ok());
+        assert_eq!(
+            config.public_base(),
+            "https://credit.example.gov.cn/registry"
+        );
+        for bad in [
+            "credit.example.gov.cn",
+            "ftp://x",
+            "https://",
+            "https://x/?a=1",
+            "https://u@x",
+        ] {
+            config.public_base_url = Some(bad.into());
+            assert!(
+                matches!(config.validate(), Err(Error::Config(m)) if m.contains("public_base_url")),
+                "{bad}"
+            );
+        }
     }
 }

@@ -21,6 +21,12 @@ pub enum Error {
     /// It existed, but has left public display (docs/rules.md, "Public display limits").
     #[error("{0}")]
     Gone(String),
+    /// A page cursor that this registry did not make, or that contradicts the query.
+    #[error("{0}")]
+    InvalidCursor(String),
+    /// A page cursor made at a revision this instance cannot answer from.
+    #[error("{0}")]
+    CursorExpired(String),
     /// A signed receipt was asked for, but this registry has no receipt key.
     #[error("receipts are unavailable: no receipt key is configured")]
     ReceiptsUnavailable,

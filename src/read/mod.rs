@@ -8,6 +8,7 @@
 
 mod build;
 pub mod changes;
+pub mod cursor;
 mod institution;
 mod live;
 pub mod search;

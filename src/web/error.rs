@@ -93,6 +93,18 @@ impl From<&Error> for Problem {
                 "No longer displayed",
                 detail.clone(),
             ),
+            Error::InvalidCursor(detail) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-cursor",
+                "Invalid cursor",
+                detail.clone(),
+            ),
+            Error::CursorExpired(detail) => Problem::new(
+                StatusCode::GONE,
+                "cursor-expired",
+                "Cursor expired",
+                detail.clone(),
+            ),
             Error::ReceiptsUnavailable => Problem::new(
                 StatusCode::NOT_FOUND,
                 "receipts-unavailable",

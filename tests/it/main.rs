@@ -23,6 +23,7 @@ mod list_proofs;
 mod openapi;
 mod operations;
 mod pages;
+mod paging;
 mod progress;
 mod proofs;
 mod public;

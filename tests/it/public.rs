@@ -103,7 +103,10 @@ async fn search(db: TestDb) {
     // Pagination: stable order by code, a cursor and a next link.
     let (_, first) = app.get_json("/api/v1/institutions?limit=2").await;
     assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
-    assert_eq!(first["next_cursor"], code(2));
+    assert!(
+        first["next_cursor"].as_str().is_some_and(|c| c != code(2)),
+        "an opaque cursor: {first}"
+    );
     let next = first["next"].as_str().expect("next link").to_string();
     assert!(
         next.contains("revision=4"),
@@ -255,8 +258,11 @@ async fn change_feed(db: TestDb) {
     assert_eq!(since["events"][0]["reference"], "嘉环信复〔2025〕1号");
     let (_, none) = app.get_json("/api/v1/changes?since=4").await;
     assert_eq!(none["events"].as_array().map(Vec::len), Some(0));
-    let (status, _) = app.get_json("/api/v1/changes?since=5").await;
-    assert_eq!(status, 400);
+    // Ahead of this instance (another one behind the same address may be): no events, no error.
+    let (status, ahead) = app.get_json("/api/v1/changes?since=5").await;
+    assert_eq!(status, 200, "{ahead}");
+    assert_eq!(ahead["ahead"], true);
+    assert_eq!(ahead["events"].as_array().map(Vec::len), Some(0));
 
     let atom = app.get("/api/v1/changes.atom").await;
     assert_eq!(

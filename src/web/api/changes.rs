@@ -2,7 +2,7 @@
 //! as Atom for newsrooms.
 
 use actix_web::{get, web, HttpResponse};
-use atom_syndication::{Entry, Feed, Link, Text};
+use atom_syndication::{Entry, Feed, Link, Person, Text};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,10 +10,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::enum_str;
 use super::{json_ok, DataInfo};
+use crate::bundle::Dataset;
 use crate::domain::time::SHANGHAI_OFFSET_SECONDS;
 use crate::read::changes::{events_since, Event};
 use crate::web::{AppState, Problem};
-use crate::{Error, Result};
+use crate::Result;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(changes_atom).service(changes);
@@ -68,6 +69,10 @@ pub struct ChangesResponse {
     pub next_since: u64,
     /// Whether more events follow (ask again with `next_since`).
     pub more: bool,
+    /// True when `since` is after this instance's revision (`data.revision`): another instance
+    /// behind the same address has seen a newer bundle and this one has not yet (it polls the
+    /// store). There are no events, and `next_since` is `since`: ask again later.
+    pub ahead: bool,
     pub events: Vec<ChangeEvent>,
 }
 
@@ -130,11 +135,9 @@ pub async fn changes(
     let registry = state.live.current();
     let since = query.since.unwrap_or(0);
     let latest = registry.revision.as_ref().map_or(0, |r| r.sequence);
-    if since > latest {
-        return Err(Error::BadRequest(format!(
-            "since = {since} is after the current revision {latest}"
-        )));
-    }
+    // Ahead of this instance is not an error: several instances behind one address each poll the
+    // store, so a client may have seen a bundle this one has not loaded yet.
+    let ahead = since > latest;
     let (events, next_since, more) = page(
         events_since(&registry, since, state.clock.today()),
         since,
@@ -145,6 +148,7 @@ pub async fn changes(
         since,
         next_since,
         more,
+        ahead,
         events: events.iter().map(to_json).collect(),
     };
     Ok(json_ok(&body, &registry))
@@ -175,6 +179,9 @@ pub async fn changes_atom(
         true => "DEMO DATA — 嘉兴市社会环境监测机构环境信用 changes",
         false => "嘉兴市社会环境监测机构环境信用 changes",
     };
+    // Absolute links (RFC 4287 readers resolve relative ones inconsistently) from the configured
+    // public address, never from the request's Host header, which any client sets.
+    let base = state.config.public_base();
     let entries: Vec<Entry> = events
         .iter()
         .map(|e| {
@@ -198,11 +205,18 @@ pub async fn changes_atom(
             // When it happened (the start of that day in Asia/Shanghai); `updated` is when the
             // registry learned of it.
             entry.set_published(happened(e.date));
-            if let Some(code) = &e.code {
-                let mut link = Link::default();
-                link.set_href(format!("/institutions/{code}"));
-                entry.set_links(vec![link]);
-            }
+            // Every entry has an alternate link (RFC 4287 4.1.1.2: one without content needs it):
+            // the institution's page, or else the page of the dataset that changed.
+            let page = match (&e.code, e.dataset) {
+                (Some(code), _) => format!("/institutions/{code}"),
+                (None, Dataset::Evaluation(year)) => format!("/years/{year}"),
+                (None, Dataset::DishonestyList) => "/dishonesty-list".to_string(),
+                (None, Dataset::Violations) => "/violations".to_string(),
+            };
+            let mut link = Link::default();
+            link.set_href(format!("{base}{page}"));
+            link.set_rel("alternate");
+            entry.set_links(vec![link]);
             entry.set_summary(Some(Text::plain(format!(
                 "{} ({})",
                 enum_str(&e.kind),
@@ -216,10 +230,21 @@ pub async fn changes_atom(
     feed.set_id("urn:envcredit:changes");
     feed.set_updated(updated);
     feed.set_entries(entries);
+    // RFC 4287 4.1.1: a feed whose entries have no author has one itself.
+    let mut author = Person::default();
+    author.set_name(match registry.demo {
+        true => "envcredit (DEMO DATA)",
+        false => "envcredit",
+    });
+    author.set_uri(Some(format!("{base}/")));
+    feed.set_authors(vec![author]);
     let mut link = Link::default();
-    link.set_href("/api/v1/changes.atom");
+    link.set_href(format!("{base}/api/v1/changes.atom"));
     link.set_rel("self");
-    feed.set_links(vec![link]);
+    let mut home = Link::default();
+    home.set_href(format!("{base}/"));
+    home.set_rel("alternate");
+    feed.set_links(vec![link, home]);
     let xml = feed.to_string();
     let mut response = HttpResponse::Ok();
     response

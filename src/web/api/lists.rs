@@ -8,8 +8,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::enum_str;
 use super::proofs::{listing_proof_url, violation_proof_url};
+use super::search::query_string;
 use super::{csv_ok, json_ok, DataInfo};
 use crate::bundle::Dataset;
+use crate::read::cursor::{self, page_after, pinned, Cursor};
 use crate::read::Registry;
 use crate::web::{AppState, Problem};
 use crate::Result;
@@ -33,6 +35,17 @@ pub enum ListingFilter {
     All,
 }
 
+impl ListingFilter {
+    /// As the `state` parameter spells it.
+    fn param(self) -> String {
+        match self {
+            ListingFilter::InForce => "in_force",
+            ListingFilter::All => "all",
+        }
+        .to_string()
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -46,6 +59,11 @@ pub struct ListQuery {
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
+    /// The `next_cursor` of the previous page (JSON only).
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 20; JSON only).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
     /// `true` to start the CSV with a UTF-8 byte-order mark (CSV only).
     #[serde(default)]
     pub bom: bool,
@@ -82,6 +100,15 @@ pub struct ListingsResponse {
     /// display since (docs/rules.md): counted here, never shown, so that a past date does not
     /// read as "nobody was on the list".
     pub not_displayed: usize,
+    pub limit: usize,
+    /// Pass as `cursor` (with the same parameters) for the next page; null on the last page.
+    /// Opaque; it carries the revision and `as_of` of this answer, so the next page comes from the same
+    /// data even when a new revision arrives in between (a cursor whose revision can no longer
+    /// be answered is a 410 `cursor-expired` problem: start again).
+    pub next_cursor: Option<String>,
+    /// The next page's URL (relative): this query with `cursor = next_cursor`; null on the last
+    /// page.
+    pub next: Option<String>,
     pub items: Vec<ListingRow>,
 }
 
@@ -171,32 +198,77 @@ pub fn listings(
         .collect()
 }
 
-/// The serious-dishonesty list (in force by default), by code.
+/// The serious-dishonesty list (in force by default), by code and decision number, in pages.
 #[utoipa::path(get, path = "/api/v1/dishonesty-list", tag = "lists", params(ListQuery),
     responses(
         (status = 200, description = "Listings", body = ListingsResponse),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The cursor's revision can no longer be answered", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/dishonesty-list")]
 pub async fn dishonesty_list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let registry = state.live.at(query.revision)?;
+    // A cursor pins the revision and date of the first page (read::cursor).
+    let (registry, cursor) = pinned(&state.live, query.revision, query.cursor.as_deref(), 2)?;
     registry.require_known_dataset(Dataset::DishonestyList)?;
+    let limit = cursor::limit(query.limit)?;
     let today = state.clock.today();
-    let as_of = query.as_of.unwrap_or(today);
-    let items = listings(&registry, query.state, as_of, today);
+    let as_of = match &cursor {
+        Some(cursor) => cursor.as_of(query.as_of)?,
+        None => query.as_of,
+    }
+    .unwrap_or(today);
+    let mut rows = listings(&registry, query.state, as_of, today);
+    // An institution may have several listings: the decision number orders them, and the two
+    // together are the sort key the cursor continues after.
+    rows.sort_by_key(listing_key);
+    let total = rows.len();
+    let (items, last) = page_after(
+        rows,
+        cursor.as_ref().map(|c| c.after.as_slice()),
+        limit,
+        listing_key,
+    );
+    let next_cursor = last.and_then(|key| Cursor::encode(&registry, Some(as_of), key));
+    let next = next_cursor.as_ref().map(|cursor| {
+        let mut params = vec![("state", query.state.param()), ("as_of", as_of.to_string())];
+        params.extend(revision_param(&registry));
+        params.push(("cursor", cursor.clone()));
+        params.push(("limit", limit.to_string()));
+        format!("/api/v1/dishonesty-list?{}", query_string(&params))
+    });
     let body = ListingsResponse {
         data: DataInfo::of(&registry),
         as_of,
         provisional: super::as_of::provisional(as_of, today),
-        total: items.len(),
+        total,
         not_displayed: not_displayed_in_force(&registry, as_of, today),
+        limit,
+        next_cursor,
+        next,
         items,
     };
     Ok(json_ok(&body, &registry))
+}
+
+fn listing_key(row: &ListingRow) -> Vec<String> {
+    vec![row.code.clone(), row.decision_number.clone()]
+}
+
+fn violation_key(row: &ViolationRow) -> Vec<String> {
+    vec![row.code.clone(), row.decision_number.clone()]
+}
+
+/// The `revision` parameter of a next URL: the revision answered from (the cursor carries it
+/// too; the URL names it for reading).
+fn revision_param(registry: &Registry) -> Option<(&'static str, String)> {
+    registry
+        .revision
+        .as_ref()
+        .map(|r| ("revision", r.sequence.to_string()))
 }
 
 /// The serious-dishonesty list as CSV (columns: code, name, decision_number, reason, state,
@@ -250,6 +322,11 @@ pub async fn dishonesty_list_csv(
 pub struct ViolationsQuery {
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
+    /// The `next_cursor` of the previous page (JSON only).
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 20; JSON only).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
     /// `true` to start the CSV with a UTF-8 byte-order mark (CSV only).
     #[serde(default)]
     pub bom: bool,
@@ -298,6 +375,15 @@ impl From<ViolationRow> for ViolationCsv {
 pub struct ViolationsResponse {
     pub data: DataInfo,
     pub total: usize,
+    pub limit: usize,
+    /// Pass as `cursor` (with the same parameters) for the next page; null on the last page.
+    /// Opaque; it carries the revision of this answer, so the next page comes from the same
+    /// data even when a new revision arrives in between (a cursor whose revision can no longer
+    /// be answered is a 410 `cursor-expired` problem: start again).
+    pub next_cursor: Option<String>,
+    /// The next page's URL (relative): this query with `cursor = next_cursor`; null on the last
+    /// page.
+    pub next: Option<String>,
     pub items: Vec<ViolationRow>,
 }
 
@@ -320,25 +406,46 @@ pub fn violation_rows(registry: &Registry, today: NaiveDate) -> Vec<ViolationRow
 }
 
 /// Publicized violations (Art. 17) displayed today (until 5 years after their decision), by
-/// code.
+/// code and decision number, in pages.
 #[utoipa::path(get, path = "/api/v1/violations", tag = "lists", params(ViolationsQuery),
     responses(
         (status = 200, description = "Violations", body = ViolationsResponse),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The cursor's revision can no longer be answered", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/violations")]
 pub async fn violations(
     state: web::Data<AppState>,
     query: web::Query<ViolationsQuery>,
 ) -> Result<HttpResponse> {
-    let registry = state.live.at(query.revision)?;
+    // A cursor pins the revision of the first page (read::cursor).
+    let (registry, cursor) = pinned(&state.live, query.revision, query.cursor.as_deref(), 2)?;
     registry.require_known_dataset(Dataset::Violations)?;
-    let items = violation_rows(&registry, state.clock.today());
+    let limit = cursor::limit(query.limit)?;
+    let mut rows = violation_rows(&registry, state.clock.today());
+    rows.sort_by_key(violation_key);
+    let total = rows.len();
+    let (items, last) = page_after(
+        rows,
+        cursor.as_ref().map(|c| c.after.as_slice()),
+        limit,
+        violation_key,
+    );
+    let next_cursor = last.and_then(|key| Cursor::encode(&registry, None, key));
+    let next = next_cursor.as_ref().map(|cursor| {
+        let mut params: Vec<(&str, String)> = revision_param(&registry).into_iter().collect();
+        params.push(("cursor", cursor.clone()));
+        params.push(("limit", limit.to_string()));
+        format!("/api/v1/violations?{}", query_string(&params))
+    });
     Ok(json_ok(
         &ViolationsResponse {
             data: DataInfo::of(&registry),
-            total: items.len(),
+            total,
+            limit,
+            next_cursor,
+            next,
             items,
         },
         &registry,

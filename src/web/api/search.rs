@@ -14,7 +14,8 @@ use super::{json_ok, DataInfo};
 use crate::domain::consequences::bid_flag;
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
-use crate::read::search::{search, Filter, DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS};
+use crate::read::cursor::{self, pinned, Cursor};
+use crate::read::search::{search, Filter, MAX_QUERY_CHARS};
 use crate::read::{Institution, Registry};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
@@ -101,9 +102,13 @@ pub struct SearchResponse {
     /// All matches, over every page.
     pub total: usize,
     pub limit: usize,
-    /// Pass as `cursor` for the next page; null on the last page.
+    /// Pass as `cursor` (with the same filters) for the next page; null on the last page. Opaque;
+    /// it carries the revision and `as_of` of this answer, so the next page comes from the same
+    /// data even when a new revision arrives in between (a cursor whose revision can no longer
+    /// be answered is a 410 `cursor-expired` problem: start again).
     pub next_cursor: Option<String>,
-    /// The next page's URL; null on the last page.
+    /// The next page's URL (relative): this query with `cursor = next_cursor`; null on the last
+    /// page.
     pub next: Option<String>,
     pub items: Vec<InstitutionSummary>,
 }
@@ -115,6 +120,7 @@ pub struct SearchResponse {
         (status = 200, description = "Matches in code order", body = SearchResponse),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown revision", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The cursor's revision can no longer be answered", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/institutions")]
 pub async fn search_institutions(
@@ -122,10 +128,15 @@ pub async fn search_institutions(
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse> {
     let query = query.into_inner();
-    let registry = state.live.at(query.revision)?;
+    // A cursor pins the revision and date of the first page (read::cursor).
+    let (registry, cursor) = pinned(&state.live, query.revision, query.cursor.as_deref(), 1)?;
     registry.require_known()?;
     let today = state.clock.today();
-    let as_of = query.as_of.unwrap_or(today);
+    let as_of = match &cursor {
+        Some(cursor) => cursor.as_of(query.as_of)?,
+        None => query.as_of,
+    }
+    .unwrap_or(today);
     if query
         .q
         .as_deref()
@@ -135,10 +146,7 @@ pub async fn search_institutions(
             "q is longer than {MAX_QUERY_CHARS} characters"
         )));
     }
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")));
-    }
+    let limit = cursor::limit(query.limit)?;
     let filter = Filter {
         text: query.q.clone(),
         year: query.year,
@@ -147,11 +155,19 @@ pub async fn search_institutions(
         risk: query.risk,
         as_of,
     };
-    let page = search(&registry, &filter, query.cursor.as_deref(), limit);
-    // The next page is pinned to this answer's date and revision, so pages never mix revisions.
-    let revision = registry.revision.as_ref().map(|r| r.sequence);
-    let next = page
+    let after = cursor
+        .as_ref()
+        .and_then(|c| c.after.first())
+        .map(String::as_str);
+    let page = search(&registry, &filter, after, limit);
+    let next_cursor = page
         .next
+        .as_ref()
+        .and_then(|code| Cursor::encode(&registry, Some(as_of), vec![code.clone()]));
+    // The next URL names the date and revision too (the cursor carries them as well), so it
+    // reads as the question it answers.
+    let revision = registry.revision.as_ref().map(|r| r.sequence);
+    let next = next_cursor
         .as_ref()
         .map(|cursor| next_url(&query, as_of, revision, limit, cursor));
     let body = SearchResponse {
@@ -160,7 +176,7 @@ pub async fn search_institutions(
         provisional: super::as_of::provisional(as_of, today),
         total: page.total,
         limit,
-        next_cursor: page.next.clone(),
+        next_cursor,
         next,
         items: page
             .items
@@ -200,11 +216,16 @@ fn next_url(
     }
     params.push(("cursor", cursor.to_string()));
     params.push(("limit", limit.to_string()));
-    let encoded: Vec<String> = params
+    format!("/api/v1/institutions?{}", query_string(&params))
+}
+
+/// `k=v&…`, each value percent-encoded.
+pub(crate) fn query_string(params: &[(&str, String)]) -> String {
+    params
         .iter()
         .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect();
-    format!("/api/v1/institutions?{}", encoded.join("&"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).

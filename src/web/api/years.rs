@@ -9,11 +9,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::institutions::{
     county_info, enum_str, grade_info, risk_info, score, CountyInfo, GradeInfo, RiskInfo,
 };
+use super::search::query_string;
 use super::{csv_ok, json_ok, DataInfo};
 use crate::bundle::records::ChangeKind;
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
-use crate::read::search::{Filter, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::read::cursor::{self, page_after, pinned, Cursor};
+use crate::read::search::Filter;
 use crate::read::{Registry, YearResult};
 use crate::web::{AppState, Problem};
 use crate::{Error, Result};
@@ -157,7 +159,14 @@ pub struct ResultsResponse {
     pub year: YearSummary,
     pub total: usize,
     pub limit: usize,
+    /// Pass as `cursor` (with the same filters) for the next page; null on the last page. Opaque;
+    /// it carries the revision of this answer, so the next page comes from the same data even
+    /// when a new revision arrives in between (a cursor whose revision can no longer be answered
+    /// is a 410 `cursor-expired` problem: start again).
     pub next_cursor: Option<String>,
+    /// The next page's URL (relative): this query with `cursor = next_cursor`; null on the last
+    /// page.
+    pub next: Option<String>,
     pub items: Vec<ResultRow>,
 }
 
@@ -231,6 +240,7 @@ pub fn row(code: &str, name: &str, result: &YearResult) -> Option<ResultRow> {
         (status = 200, description = "The year's results", body = ResultsResponse),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown year or revision", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The cursor's revision can no longer be answered", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/years/{year}/results")]
 pub async fn year_results(
@@ -238,35 +248,60 @@ pub async fn year_results(
     year: web::Path<i32>,
     query: web::Query<ResultsQuery>,
 ) -> Result<HttpResponse> {
-    let registry = state.live.at(query.revision)?;
+    // A cursor pins the revision of the first page (read::cursor).
+    let (registry, cursor) = pinned(&state.live, query.revision, query.cursor.as_deref(), 1)?;
     registry.require_known_dataset(crate::bundle::Dataset::Evaluation(*year))?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")));
-    }
+    let limit = cursor::limit(query.limit)?;
     let (summary, matching) = rows(&registry, *year, &query, state.clock.today())?;
     let total = matching.len();
-    let after: Vec<_> = matching
-        .into_iter()
-        .filter(|(code, _, _)| query.cursor.as_deref().is_none_or(|c| *code > c))
-        .collect();
-    let items: Vec<ResultRow> = after
-        .iter()
-        .take(limit)
-        .filter_map(|(c, n, r)| row(c, n, r))
-        .collect();
-    let next_cursor = (after.len() > limit)
-        .then(|| items.last().map(|i| i.code.clone()))
-        .flatten();
+    // In code order (the registry's), one row per institution: the code is the sort key.
+    let (page, last) = page_after(
+        matching,
+        cursor.as_ref().map(|c| c.after.as_slice()),
+        limit,
+        |(code, _, _)| vec![code.to_string()],
+    );
+    let items: Vec<ResultRow> = page.iter().filter_map(|(c, n, r)| row(c, n, r)).collect();
+    let next_cursor = last.and_then(|key| Cursor::encode(&registry, None, key));
+    let next = next_cursor
+        .as_ref()
+        .map(|cursor| next_url(*year, &query, &registry, limit, cursor));
     let body = ResultsResponse {
         data: DataInfo::of(&registry),
         year: summary,
         total,
         limit,
         next_cursor,
+        next,
         items,
     };
     Ok(json_ok(&body, &registry))
+}
+
+/// This query again with the next page's cursor (and the revision it carries, for reading).
+fn next_url(
+    year: i32,
+    query: &ResultsQuery,
+    registry: &Registry,
+    limit: usize,
+    cursor: &str,
+) -> String {
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if let Some(county) = query.county {
+        params.push(("county", county.code().to_string()));
+    }
+    if let Some(grade) = query.grade {
+        params.push(("grade", grade.to_string()));
+    }
+    if let Some(risk) = query.risk {
+        params.push(("risk", risk.as_str().to_string()));
+    }
+    if let Some(revision) = &registry.revision {
+        params.push(("revision", revision.sequence.to_string()));
+    }
+    params.push(("cursor", cursor.to_string()));
+    params.push(("limit", limit.to_string()));
+    format!("/api/v1/years/{year}/results?{}", query_string(&params))
 }
 
 /// CSV columns of a year's results.
