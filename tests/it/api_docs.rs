@@ -551,7 +551,8 @@ fn format_json(value: &J, indent: usize, column: usize) -> String {
     for (key, item) in pieces {
         let piece = format!("{key}{}", compact(item));
         let width = piece.chars().count();
-        if !current.is_empty() && inner + current.chars().count() + 1 + width + 1 <= WIDTH {
+        // Joined with a comma, and room left for the comma that follows the line.
+        if !current.is_empty() && inner + current.chars().count() + 1 + width < WIDTH {
             current = format!("{current},{piece}");
         } else if inner + width < WIDTH {
             if !current.is_empty() {
