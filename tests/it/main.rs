@@ -6,6 +6,7 @@
 mod helpers;
 
 mod api;
+mod api_docs;
 mod as_of;
 mod attacks;
 mod browser;
