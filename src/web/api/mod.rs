@@ -122,10 +122,13 @@ const FORMULA_STARTS: &[u8] = b"=+-@\t\r";
 /// A cell as a spreadsheet may safely open it: one that begins with a formula character gets a
 /// single quote in front (OWASP's advice), so that Excel, LibreOffice and Sheets show it as text
 /// instead of running it. A number (`-3`, `-0.5`) is left alone: it is no formula, and a quote
-/// would make it text.
+/// would make it text. A cell that already begins with a quote gets one more, so that taking
+/// one leading quote off every cell that has one gives the stored text back, whatever it was.
 fn neutralised(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     match cell.first() {
-        Some(first) if FORMULA_STARTS.contains(first) && !is_number(cell) => {
+        Some(first)
+            if *first == b'\'' || (FORMULA_STARTS.contains(first) && !is_number(cell)) =>
+        {
             let mut quoted = Vec::with_capacity(cell.len() + 1);
             quoted.push(b'\'');
             quoted.extend_from_slice(cell);
@@ -249,12 +252,14 @@ mod tests {
             "-",
             "-.5",
             "=HYPERLINK(\"x\")",
+            "'=x",
+            "'",
         ] {
             assert_eq!(cell(formula), format!("'{formula}"), "{formula:?}");
+            // One leading quote off gives the text back.
+            assert_eq!(&cell(formula)[1..], formula);
         }
-        for plain in [
-            "", "A", "913304", "-3", "-0.5", "12.25", "嘉兴", "'=x", " =x",
-        ] {
+        for plain in ["", "A", "913304", "-3", "-0.5", "12.25", "嘉兴", " =x"] {
             assert_eq!(cell(plain), plain, "{plain:?}");
         }
     }
