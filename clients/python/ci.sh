@@ -36,7 +36,7 @@ elapsed "$t"
 echo "-- openapi-python-client generate (warnings fail)"
 t=$(date +%s)
 (cd "${work}" && "${work}/venv/bin/openapi-python-client" generate \
-    --path "${repo}/openapi/openapi.json" --meta none \
+    --path "${repo}/openapi/openapi.json" --meta none --config "${here}/generator.yaml" \
     --output-path "${work}/client/envcredit_client") >"${work}/generate.log" 2>&1 || {
     cat "${work}/generate.log"
     echo "openapi-python-client failed" >&2
