@@ -8,6 +8,7 @@ mod helpers;
 mod api;
 mod api_docs;
 mod as_of;
+mod atom;
 mod attacks;
 mod browser;
 mod cache;

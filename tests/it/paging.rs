@@ -387,7 +387,9 @@ fn feedparser_reads(xml: &str) {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn();
+    let required = std::env::var("ENVCREDIT_REQUIRE_PYTHON").as_deref() == Ok("1");
     let Ok(mut child) = child else {
+        assert!(!required, "ENVCREDIT_REQUIRE_PYTHON=1 but no python3");
         eprintln!("SKIPPED: feedparser check (no python3)");
         return;
     };
@@ -398,6 +400,10 @@ fn feedparser_reads(xml: &str) {
     let out = child.wait_with_output().expect("python3");
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("No module named 'feedparser'") {
+        assert!(
+            !required,
+            "ENVCREDIT_REQUIRE_PYTHON=1 but feedparser is missing"
+        );
         eprintln!("SKIPPED: feedparser check (pip install feedparser)");
         return;
     }
