@@ -12,7 +12,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
 use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result, BidFlag};
 use crate::domain::county::County;
-use crate::domain::score::{Grade, RiskLevel, Score};
+use crate::domain::score::{Colour, Grade, RiskLevel, Score};
 use crate::domain::validity::YearStatus;
 use crate::read::{Institution, ListingView, Registry, YearResult};
 use crate::web::{AppState, Problem};
@@ -31,13 +31,13 @@ pub struct CountyInfo {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GradeInfo {
     /// "A" … "E".
-    pub letter: String,
+    pub letter: Grade,
     /// 优秀 / 良好 / 中等 / 较差 / 差
     pub word_zh: String,
     /// excellent / good / medium / poor / bad
     pub word_en: String,
     /// green / blue / yellow / red / black
-    pub colour: String,
+    pub colour: Colour,
     pub colour_zh: String,
     /// Background colour (hex); `text_hex` is the text colour that meets WCAG AA on it.
     pub colour_hex: String,
@@ -48,7 +48,7 @@ pub struct GradeInfo {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RiskInfo {
     /// "low", "medium" or "high".
-    pub level: String,
+    pub level: RiskLevel,
     pub word_zh: String,
     pub word_en: String,
 }
@@ -193,10 +193,10 @@ pub struct ChangeInfo {
     pub to: GradeAndRisk,
     /// Deprecated: `from.grade.letter`.
     #[schema(deprecated)]
-    pub previous_grade: String,
+    pub previous_grade: Grade,
     /// Deprecated: `from.risk.level`.
     #[schema(deprecated)]
-    pub previous_risk: String,
+    pub previous_risk: RiskLevel,
 }
 
 /// One evaluation year of an institution, as currently known.
@@ -468,18 +468,18 @@ fn change_info(
         sequence,
         from: GradeAndRisk::of(before),
         to: GradeAndRisk::of(after),
-        previous_grade: before.grade.to_string(),
-        previous_risk: before.risk.as_str().to_string(),
+        previous_grade: before.grade,
+        previous_risk: before.risk,
     }
 }
 
 pub fn grade_info(grade: Grade) -> GradeInfo {
     let colour = grade.colour();
     GradeInfo {
-        letter: grade.to_string(),
+        letter: grade,
         word_zh: grade.word_zh().to_string(),
         word_en: grade.word_en().to_string(),
-        colour: colour.name_en().to_string(),
+        colour,
         colour_zh: colour.name_zh().to_string(),
         colour_hex: colour.hex().to_string(),
         text_hex: colour.text_hex().to_string(),
@@ -488,7 +488,7 @@ pub fn grade_info(grade: Grade) -> GradeInfo {
 
 pub fn risk_info(risk: RiskLevel) -> RiskInfo {
     RiskInfo {
-        level: risk.as_str().to_string(),
+        level: risk,
         word_zh: risk.word_zh().to_string(),
         word_en: risk.word_en().to_string(),
     }
