@@ -10,7 +10,9 @@ use super::{json_ok, AsOfQuery, DataInfo};
 use crate::bundle::records::{Change, ChangeKind, EvaluationRecord, Objection, ObjectionStatus};
 use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
-use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result, BidFlag};
+use crate::domain::consequences::{
+    bid_flag, inspection_tier, joint_punishment_result, BidFlag, InspectionTier,
+};
 use crate::domain::county::County;
 use crate::domain::score::{Colour, Grade, RiskLevel, Score};
 use crate::domain::validity::YearStatus;
@@ -69,7 +71,7 @@ pub struct Standing {
     pub bid_rule_zh: String,
     pub bid_rule_en: String,
     /// "reduced", "normal" or "increased" double-random inspections (inferred from Art. 19).
-    pub inspection_tier: String,
+    pub inspection_tier: InspectionTier,
     /// D/E with high risk: a joint-punishment result (Art. 20, inferred).
     pub joint_punishment_result: bool,
 }
@@ -204,7 +206,7 @@ pub struct ChangeInfo {
 pub struct YearInfo {
     pub year: i32,
     /// "in_publicity" (shown, but gives no valid grade or flag) or "final".
-    pub status: String,
+    pub status: YearStatus,
     pub publicity_date: NaiveDate,
     /// Last day to object in writing (5 working days after publicity, Art. 16).
     pub objection_deadline: NaiveDate,
@@ -392,7 +394,7 @@ fn standing(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Option
         bid_flag: flag,
         bid_rule_zh: flag.rule_zh().to_string(),
         bid_rule_en: flag.rule_en().to_string(),
-        inspection_tier: enum_str(&inspection_tier(grade, risk)),
+        inspection_tier: inspection_tier(grade, risk),
         joint_punishment_result: joint_punishment_result(grade, risk),
     })
 }
@@ -413,7 +415,7 @@ fn year_info(registry: &Registry, result: &YearResult, today: NaiveDate) -> Opti
     let final_with = |kind| status == YearStatus::Final && result.changed_by(kind);
     Some(YearInfo {
         year: result.year,
-        status: enum_str(&status),
+        status,
         publicity_date: year.schedule.publicity_date,
         objection_deadline: year.schedule.objection_deadline,
         how_to_object: (status == YearStatus::InPublicity)
