@@ -102,7 +102,9 @@ pub const fn bid_flag(grade: Grade, risk: RiskLevel) -> BidFlag {
 /// Frequency tier of double-random inspections (双随机抽查, Art. 19 first paragraph).
 ///
 /// Serialized as "reduced", "normal", "increased".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum InspectionTier {
     /// Fewer inspections (可减少抽查频次), for good credit.

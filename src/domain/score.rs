@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A score in hundredths of a point: `Score(8999)` is 89.99 points.
 ///
@@ -119,7 +120,9 @@ impl FromStr for Score {
 }
 
 /// Colour in which a grade is shown (Art. 10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Colour {
     /// 绿色, grade A.
@@ -202,7 +205,9 @@ pub struct LevelParseError {
 /// Basic credit grade (基础信用评价等级, Art. 10): A (best) to E (worst).
 ///
 /// Serialized as the letter "A" to "E".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 pub enum Grade {
     /// 优秀 excellent: 90 points or more; green.
     A,
@@ -330,7 +335,9 @@ impl FromStr for Grade {
 /// Credit risk level (信用风险等级, Art. 10 second paragraph).
 ///
 /// Serialized as "low", "medium", "high".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
     /// 低风险: risk score 80 or more.

@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The dates of one evaluation year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,7 +32,7 @@ impl YearDates {
 /// Status of a year's results.
 ///
 /// Serialized as "in_publicity", "final".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum YearStatus {
     /// Publicized (公示) but not yet published: shown and labelled, never valid, no flags.

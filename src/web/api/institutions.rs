@@ -10,9 +10,11 @@ use super::{json_ok, AsOfQuery, DataInfo};
 use crate::bundle::records::{Change, ChangeKind, EvaluationRecord, Objection, ObjectionStatus};
 use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
-use crate::domain::consequences::{bid_flag, inspection_tier, joint_punishment_result, BidFlag};
+use crate::domain::consequences::{
+    bid_flag, inspection_tier, joint_punishment_result, BidFlag, InspectionTier,
+};
 use crate::domain::county::County;
-use crate::domain::score::{Grade, RiskLevel, Score};
+use crate::domain::score::{Colour, Grade, RiskLevel, Score};
 use crate::domain::validity::YearStatus;
 use crate::read::{Institution, ListingView, Registry, YearResult};
 use crate::web::{AppState, Problem};
@@ -31,13 +33,13 @@ pub struct CountyInfo {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GradeInfo {
     /// "A" … "E".
-    pub letter: String,
+    pub letter: Grade,
     /// 优秀 / 良好 / 中等 / 较差 / 差
     pub word_zh: String,
     /// excellent / good / medium / poor / bad
     pub word_en: String,
     /// green / blue / yellow / red / black
-    pub colour: String,
+    pub colour: Colour,
     pub colour_zh: String,
     /// Background colour (hex); `text_hex` is the text colour that meets WCAG AA on it.
     pub colour_hex: String,
@@ -48,7 +50,7 @@ pub struct GradeInfo {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RiskInfo {
     /// "low", "medium" or "high".
-    pub level: String,
+    pub level: RiskLevel,
     pub word_zh: String,
     pub word_en: String,
 }
@@ -69,7 +71,7 @@ pub struct Standing {
     pub bid_rule_zh: String,
     pub bid_rule_en: String,
     /// "reduced", "normal" or "increased" double-random inspections (inferred from Art. 19).
-    pub inspection_tier: String,
+    pub inspection_tier: InspectionTier,
     /// D/E with high risk: a joint-punishment result (Art. 20, inferred).
     pub joint_punishment_result: bool,
 }
@@ -193,10 +195,10 @@ pub struct ChangeInfo {
     pub to: GradeAndRisk,
     /// Deprecated: `from.grade.letter`.
     #[schema(deprecated)]
-    pub previous_grade: String,
+    pub previous_grade: Grade,
     /// Deprecated: `from.risk.level`.
     #[schema(deprecated)]
-    pub previous_risk: String,
+    pub previous_risk: RiskLevel,
 }
 
 /// One evaluation year of an institution, as currently known.
@@ -204,7 +206,7 @@ pub struct ChangeInfo {
 pub struct YearInfo {
     pub year: i32,
     /// "in_publicity" (shown, but gives no valid grade or flag) or "final".
-    pub status: String,
+    pub status: YearStatus,
     pub publicity_date: NaiveDate,
     /// Last day to object in writing (5 working days after publicity, Art. 16).
     pub objection_deadline: NaiveDate,
@@ -392,7 +394,7 @@ fn standing(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Option
         bid_flag: flag,
         bid_rule_zh: flag.rule_zh().to_string(),
         bid_rule_en: flag.rule_en().to_string(),
-        inspection_tier: enum_str(&inspection_tier(grade, risk)),
+        inspection_tier: inspection_tier(grade, risk),
         joint_punishment_result: joint_punishment_result(grade, risk),
     })
 }
@@ -413,7 +415,7 @@ fn year_info(registry: &Registry, result: &YearResult, today: NaiveDate) -> Opti
     let final_with = |kind| status == YearStatus::Final && result.changed_by(kind);
     Some(YearInfo {
         year: result.year,
-        status: enum_str(&status),
+        status,
         publicity_date: year.schedule.publicity_date,
         objection_deadline: year.schedule.objection_deadline,
         how_to_object: (status == YearStatus::InPublicity)
@@ -468,18 +470,18 @@ fn change_info(
         sequence,
         from: GradeAndRisk::of(before),
         to: GradeAndRisk::of(after),
-        previous_grade: before.grade.to_string(),
-        previous_risk: before.risk.as_str().to_string(),
+        previous_grade: before.grade,
+        previous_risk: before.risk,
     }
 }
 
 pub fn grade_info(grade: Grade) -> GradeInfo {
     let colour = grade.colour();
     GradeInfo {
-        letter: grade.to_string(),
+        letter: grade,
         word_zh: grade.word_zh().to_string(),
         word_en: grade.word_en().to_string(),
-        colour: colour.name_en().to_string(),
+        colour,
         colour_zh: colour.name_zh().to_string(),
         colour_hex: colour.hex().to_string(),
         text_hex: colour.text_hex().to_string(),
@@ -488,7 +490,7 @@ pub fn grade_info(grade: Grade) -> GradeInfo {
 
 pub fn risk_info(risk: RiskLevel) -> RiskInfo {
     RiskInfo {
-        level: risk.as_str().to_string(),
+        level: risk,
         word_zh: risk.word_zh().to_string(),
         word_en: risk.word_en().to_string(),
     }

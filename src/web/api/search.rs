@@ -7,13 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::institutions::{
-    county_info, enum_str, grade_info, risk_info, CountyInfo, GradeInfo, RiskInfo,
-};
+use super::institutions::{county_info, grade_info, risk_info, CountyInfo, GradeInfo, RiskInfo};
 use super::{json_ok, DataInfo};
-use crate::domain::consequences::bid_flag;
+use crate::domain::consequences::{bid_flag, BidFlag};
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
+use crate::domain::validity::YearStatus;
 use crate::read::cursor::{self, pinned, Cursor};
 use crate::read::search::{search, Filter, MAX_QUERY_CHARS};
 use crate::read::{Institution, Registry};
@@ -65,7 +64,7 @@ pub struct StandingSummary {
     pub grade: GradeInfo,
     pub risk: RiskInfo,
     /// "bonus", "penalty" or "none" (Art. 19).
-    pub bid_flag: String,
+    pub bid_flag: BidFlag,
 }
 
 /// The latest evaluation year's result, in short (it may be in publicity).
@@ -73,7 +72,7 @@ pub struct StandingSummary {
 pub struct LatestResult {
     pub year: i32,
     /// "in_publicity" or "final".
-    pub status: String,
+    pub status: YearStatus,
     pub grade: GradeInfo,
     pub risk: RiskInfo,
 }
@@ -248,7 +247,7 @@ pub fn summary(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Ins
             year: s.validity.year,
             grade: grade_info(r.grade),
             risk: risk_info(r.risk),
-            bid_flag: enum_str(&bid_flag(r.grade, r.risk)),
+            bid_flag: bid_flag(r.grade, r.risk),
         }
     });
     let latest = inst.results.iter().next_back().and_then(|(year, result)| {
@@ -256,7 +255,7 @@ pub fn summary(registry: &Registry, inst: &Institution, as_of: NaiveDate) -> Ins
         let status = registry.years.get(year)?.status();
         Some(LatestResult {
             year: *year,
-            status: enum_str(&status),
+            status,
             grade: grade_info(r.grade),
             risk: risk_info(r.risk),
         })

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::institutions::{county_info, enum_str, CountyInfo};
+use super::institutions::{county_info, CountyInfo};
 use super::{json_ok, DataInfo};
 use crate::domain::score::{Grade, RiskLevel};
+use crate::domain::validity::YearStatus;
 use crate::read::stats::statistics as count;
 use crate::web::{AppState, Problem};
 use crate::Result;
@@ -70,7 +71,7 @@ pub struct CountyCounts {
 pub struct YearStatistics {
     pub year: i32,
     /// "in_publicity" or "final".
-    pub status: String,
+    pub status: YearStatus,
     pub total: usize,
     pub by_grade: GradeCounts,
     pub by_risk: RiskCounts,
@@ -104,15 +105,12 @@ pub async fn statistics(
     let years = count(&registry)
         .into_iter()
         .rev()
-        .map(|(year, c)| {
+        // The counts are keyed by the registry's own years, so every year has a schedule.
+        .filter_map(|(year, c)| {
             let n = |r| c.by_risk.get(&r).copied().unwrap_or(0);
-            YearStatistics {
+            Some(YearStatistics {
                 year,
-                status: registry
-                    .years
-                    .get(&year)
-                    .map(|y| enum_str(&y.status()))
-                    .unwrap_or_default(),
+                status: registry.years.get(&year)?.status(),
                 total: c.total,
                 by_grade: GradeCounts::from(&c.by_grade),
                 by_risk: RiskCounts {
@@ -129,7 +127,7 @@ pub async fn statistics(
                     })
                     .collect(),
                 art11: c.art11,
-            }
+            })
         })
         .collect();
     Ok(json_ok(

@@ -14,6 +14,7 @@ use super::{csv_ok, json_ok, DataInfo};
 use crate::bundle::records::ChangeKind;
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
+use crate::domain::validity::YearStatus;
 use crate::read::cursor::{self, page_after, pinned, Cursor};
 use crate::read::search::Filter;
 use crate::read::{Registry, YearResult};
@@ -42,7 +43,7 @@ pub struct YearsQuery {
 pub struct YearSummary {
     pub year: i32,
     /// "in_publicity" (results shown but giving no valid grade) or "final".
-    pub status: String,
+    pub status: YearStatus,
     pub publicity_date: NaiveDate,
     /// Last day to object in writing (5 working days after publicity, Art. 16).
     pub objection_deadline: NaiveDate,
@@ -86,7 +87,7 @@ pub async fn list_years(
         .rev()
         .map(|y| YearSummary {
             year: y.year,
-            status: enum_str(&y.status()),
+            status: y.status(),
             publicity_date: y.schedule.publicity_date,
             objection_deadline: y.schedule.objection_deadline,
             publication_date: y.schedule.publication_date,
@@ -193,7 +194,7 @@ fn rows<'a>(
     };
     let summary = YearSummary {
         year,
-        status: enum_str(&info.status()),
+        status: info.status(),
         publicity_date: info.schedule.publicity_date,
         objection_deadline: info.schedule.objection_deadline,
         publication_date: info.schedule.publication_date,
@@ -308,13 +309,13 @@ fn next_url(
 #[derive(Debug, Serialize)]
 struct ResultCsv<'a> {
     year: i32,
-    status: &'a str,
+    status: YearStatus,
     code: &'a str,
     name: &'a str,
     county_code: &'a str,
     county: &'a str,
-    grade: &'a str,
-    risk: &'a str,
+    grade: Grade,
+    risk: RiskLevel,
     basic_score: String,
     risk_score: String,
     art11_grounds: String,
@@ -351,13 +352,13 @@ pub async fn year_results_csv(
         .collect();
     let csv_rows = rows.iter().map(|r| ResultCsv {
         year: summary.year,
-        status: &summary.status,
+        status: summary.status,
         code: &r.code,
         name: &r.name,
         county_code: &r.county.code,
         county: &r.county.name_zh,
-        grade: &r.grade.letter,
-        risk: &r.risk.level,
+        grade: r.grade.letter,
+        risk: r.risk.level,
         basic_score: r.basic_score.clone().unwrap_or_default(),
         risk_score: r.risk_score.clone().unwrap_or_default(),
         art11_grounds: r

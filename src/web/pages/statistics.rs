@@ -209,7 +209,7 @@ pub fn segments(counts: &BTreeMap<Grade, usize>, x: u32, width: u32) -> Vec<Segm
             continue;
         }
         let view = grade_view(*grade);
-        let label = label(&view.g.letter, count, w).map(|text| {
+        let label = label(&view.g.letter.to_string(), count, w).map(|text| {
             let lw = label_width(&text);
             Label {
                 text,
@@ -593,7 +593,7 @@ mod tests {
     #[test]
     fn segments_skip_zero_and_tile_the_bar() {
         let s = segments(&counts([3, 0, 1, 0, 2]), BAR_X, BAR_W);
-        let letters: Vec<&str> = s.iter().map(|s| s.grade.g.letter.as_str()).collect();
+        let letters: Vec<String> = s.iter().map(|s| s.grade.g.letter.to_string()).collect();
         assert_eq!(letters, ["A", "C", "E"]);
         assert_eq!(s[0].x, BAR_X);
         for pair in s.windows(2) {
