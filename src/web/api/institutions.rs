@@ -194,10 +194,11 @@ pub struct ChangeInfo {
     /// `grade` and `risk` are the current ones).
     pub to: GradeAndRisk,
     /// Deprecated: `from.grade.letter`.
-    #[schema(deprecated)]
+    // Inline: utoipa drops `deprecated` beside a `$ref`.
+    #[schema(deprecated, inline)]
     pub previous_grade: Grade,
     /// Deprecated: `from.risk.level`.
-    #[schema(deprecated)]
+    #[schema(deprecated, inline)]
     pub previous_risk: RiskLevel,
 }
 
