@@ -126,9 +126,7 @@ const FORMULA_STARTS: &[u8] = b"=+-@\t\r";
 /// one leading quote off every cell that has one gives the stored text back, whatever it was.
 fn neutralised(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     match cell.first() {
-        Some(first)
-            if *first == b'\'' || (FORMULA_STARTS.contains(first) && !is_number(cell)) =>
-        {
+        Some(first) if *first == b'\'' || (FORMULA_STARTS.contains(first) && !is_number(cell)) => {
             let mut quoted = Vec::with_capacity(cell.len() + 1);
             quoted.push(b'\'');
             quoted.extend_from_slice(cell);
