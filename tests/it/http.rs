@@ -745,6 +745,32 @@ async fn plain_error_details(db: TestDb) {
             "/api/v1/years/abc/results".to_string(),
             "path parameter `year`: expected a whole number, found \"abc\"",
         ),
+        // A parameter that does nothing for a content type is not offered there: a CSV is
+        // one whole file (no paging), a JSON answer has no byte-order mark.
+        (
+            "/api/v1/dishonesty-list.csv?limit=5".to_string(),
+            "query parameter `limit` is not known; known: state, as_of, revision, bom",
+        ),
+        (
+            "/api/v1/violations.csv?cursor=x".to_string(),
+            "query parameter `cursor` is not known; known: revision, bom",
+        ),
+        (
+            "/api/v1/years/2024/results.csv?limit=5".to_string(),
+            "query parameter `limit` is not known; known: county, grade, risk, revision, bom",
+        ),
+        (
+            "/api/v1/violations?bom=true".to_string(),
+            "query parameter `bom` is not known; known: revision, cursor, limit",
+        ),
+        (
+            "/api/v1/years/2024/results?bom=true".to_string(),
+            "query parameter `bom` is not known; known: county, grade, risk, revision, cursor, limit",
+        ),
+        (
+            "/api/v1/dishonesty-list?bom=true".to_string(),
+            "query parameter `bom` is not known; known: state, as_of, revision, cursor, limit",
+        ),
     ] {
         let (status, problem) = app.get_json(&path).await;
         assert_eq!(status, 400, "{path}: {problem}");
@@ -756,6 +782,11 @@ async fn plain_error_details(db: TestDb) {
         (
             serde_json::json!("codes"),
             "request body: expected {\"items\": [...]} or {\"codes\": [...]}, found the string \"codes\"",
+        ),
+        // A list is not filled into the object's fields by position.
+        (
+            serde_json::json!([1, 2]),
+            "request body: expected {\"items\": [...]} or {\"codes\": [...]}, found a list",
         ),
         (
             serde_json::json!({"codes": 5}),
@@ -771,6 +802,15 @@ async fn plain_error_details(db: TestDb) {
         assert_eq!(problem["code"], "bad-request", "{body}");
         assert_eq!(problem["detail"], detail, "{body}");
     }
+    // The other batch endpoint reads the same body.
+    let (status, problem) = app
+        .post_json("/api/v1/joint-punishment/batch", &serde_json::json!([1, 2]))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "request body: expected {\"items\": [...]} or {\"codes\": [...]}, found a list"
+    );
     // Not JSON at all.
     let r = app
         .client

@@ -206,10 +206,39 @@ pub struct CodesBatch {
 }
 
 /// The body as sent, so that a wrong one gets a precise message (an untagged enum would only
-/// say that nothing matched).
+/// say that nothing matched). Only a JSON object: serde's derive alone would also fill the
+/// fields from a list, by position, and `[1, 2]` would then be answered as "expected a string"
+/// about its first element instead of "expected an object, found a list".
+struct RawBatch(RawFields);
+
+impl<'de> Deserialize<'de> for RawBatch {
+    fn deserialize<D>(deserializer: D) -> std::result::Result<Self, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+    {
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = RawFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                // "struct …" is what the error mapping (api::extract) recognises as the body as
+                // a whole being the wrong kind of value.
+                f.write_str("struct RawBatch")
+            }
+            fn visit_map<A>(self, map: A) -> std::result::Result<RawFields, A::Error>
+            where
+                A: serde::de::MapAccess<'de>,
+            {
+                RawFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly).map(RawBatch)
+    }
+}
+
+/// The fields of a batch body, before deciding which of the two forms it is.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawBatch {
+struct RawFields {
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     as_of: Option<NaiveDate>,
     #[serde(default, deserialize_with = "revision_number")]
@@ -256,7 +285,7 @@ where
 impl TryFrom<RawBatch> for BatchRequest {
     type Error = String;
 
-    fn try_from(raw: RawBatch) -> std::result::Result<BatchRequest, String> {
+    fn try_from(RawBatch(raw): RawBatch) -> std::result::Result<BatchRequest, String> {
         let (as_of, revision, receipt) = (raw.as_of, raw.revision, raw.receipt);
         match (raw.items, raw.codes) {
             (Some(items), None) => Ok(BatchRequest::Items(ItemsBatch {

@@ -59,12 +59,29 @@ pub struct ListQuery {
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
-    /// The `next_cursor` of the previous page (JSON only).
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Page size, 1–100 (default 20; JSON only).
+    /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
-    /// `true` to start the CSV with a UTF-8 byte-order mark (CSV only).
+}
+
+/// The query parameters of the list as CSV: the whole list in one file, so no paging (a JSON
+/// list's `cursor` or `limit` here is refused as unknown rather than silently ignored).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListCsvQuery {
+    /// `in_force` (default) or `all`.
+    #[serde(default)]
+    #[param(inline)]
+    pub state: ListingFilter,
+    /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for "in
+    /// force"; default today. A date after today is answered as `provisional`.
+    #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
+    pub as_of: Option<NaiveDate>,
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to start the file with a UTF-8 byte-order mark (for Excel).
     #[serde(default)]
     pub bom: bool,
 }
@@ -276,7 +293,7 @@ fn revision_param(registry: &Registry) -> Option<(&'static str, String)> {
 /// one row per listing that was in force on `as_of` and has left public display since: `state`
 /// is `not_displayed`, `in_force` is `true`, and every other cell but `provisional` is empty.
 /// `provisional` is `true` on every row when `as_of` is after today.
-#[utoipa::path(get, path = "/api/v1/dishonesty-list.csv", tag = "lists", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/dishonesty-list.csv", tag = "lists", params(ListCsvQuery),
     responses(
         (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per listing. Columns: `code`, `name`, `decision_number`, `reason`, `state`, `in_force`, `listed_on`, `in_force_from`, `ended_on`, `provisional`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
@@ -285,7 +302,7 @@ fn revision_param(registry: &Registry) -> Option<(&'static str, String)> {
 #[get("/api/v1/dishonesty-list.csv")]
 pub async fn dishonesty_list_csv(
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<ListCsvQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
     registry.require_known_dataset(Dataset::DishonestyList)?;
@@ -322,12 +339,20 @@ pub async fn dishonesty_list_csv(
 pub struct ViolationsQuery {
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
-    /// The `next_cursor` of the previous page (JSON only).
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Page size, 1–100 (default 20; JSON only).
+    /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
-    /// `true` to start the CSV with a UTF-8 byte-order mark (CSV only).
+}
+
+/// The query parameters of the violations as CSV: all of them in one file, no paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationsCsvQuery {
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to start the file with a UTF-8 byte-order mark (for Excel).
     #[serde(default)]
     pub bom: bool,
 }
@@ -454,7 +479,7 @@ pub async fn violations(
 
 /// Publicized violations as CSV (columns: code, name, decision_number, authority, description,
 /// decided_on).
-#[utoipa::path(get, path = "/api/v1/violations.csv", tag = "lists", params(ViolationsQuery),
+#[utoipa::path(get, path = "/api/v1/violations.csv", tag = "lists", params(ViolationsCsvQuery),
     responses(
         (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per publicized violation. Columns: `code`, `name`, `decision_number`, `authority`, `description`, `decided_on`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
@@ -463,7 +488,7 @@ pub async fn violations(
 #[get("/api/v1/violations.csv")]
 pub async fn violations_csv(
     state: web::Data<AppState>,
-    query: web::Query<ViolationsQuery>,
+    query: web::Query<ViolationsCsvQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
     registry.require_known_dataset(Dataset::Violations)?;

@@ -121,14 +121,60 @@ pub struct ResultsQuery {
     pub risk: Option<RiskLevel>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
-    /// The `next_cursor` of the previous page (JSON only).
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Page size, 1–100 (default 20; JSON only).
+    /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
-    /// `true` to start the CSV with a UTF-8 byte-order mark (for Excel; CSV only).
+}
+
+/// Filters of a year's results as CSV: the same filters, every matching row in one file (no
+/// paging).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsCsvQuery {
+    /// County-level division code, e.g. 330402.
+    #[param(value_type = Option<String>, example = "330402")]
+    pub county: Option<County>,
+    /// Grade A–E.
+    #[param(value_type = Option<String>, example = "B")]
+    pub grade: Option<Grade>,
+    /// Risk level: low, medium or high.
+    #[param(value_type = Option<String>, example = "low")]
+    pub risk: Option<RiskLevel>,
+    /// Answer from this earlier data revision; default the current one.
+    pub revision: Option<u64>,
+    /// `true` to start the file with a UTF-8 byte-order mark (for Excel).
     #[serde(default)]
     pub bom: bool,
+}
+
+/// The filters both forms of a year's results take.
+#[derive(Debug, Clone, Copy)]
+struct ResultsFilter {
+    county: Option<County>,
+    grade: Option<Grade>,
+    risk: Option<RiskLevel>,
+}
+
+impl From<&ResultsQuery> for ResultsFilter {
+    fn from(q: &ResultsQuery) -> Self {
+        ResultsFilter {
+            county: q.county,
+            grade: q.grade,
+            risk: q.risk,
+        }
+    }
+}
+
+impl From<&ResultsCsvQuery> for ResultsFilter {
+    fn from(q: &ResultsCsvQuery) -> Self {
+        ResultsFilter {
+            county: q.county,
+            grade: q.grade,
+            risk: q.risk,
+        }
+    }
 }
 
 /// One institution's result in a year.
@@ -177,7 +223,7 @@ type Matched<'a> = (&'a str, &'a str, &'a YearResult);
 fn rows<'a>(
     registry: &'a Registry,
     year: i32,
-    query: &ResultsQuery,
+    query: ResultsFilter,
     today: NaiveDate,
 ) -> Result<(YearSummary, Vec<Matched<'a>>)> {
     let info = registry
@@ -253,7 +299,12 @@ pub async fn year_results(
     let (registry, cursor) = pinned(&state.live, query.revision, query.cursor.as_deref(), 1)?;
     registry.require_known_dataset(crate::bundle::Dataset::Evaluation(*year))?;
     let limit = cursor::limit(query.limit)?;
-    let (summary, matching) = rows(&registry, *year, &query, state.clock.today())?;
+    let (summary, matching) = rows(
+        &registry,
+        *year,
+        ResultsFilter::from(&*query),
+        state.clock.today(),
+    )?;
     let total = matching.len();
     // In code order (the registry's), one row per institution: the code is the sort key.
     let (page, last) = page_after(
@@ -330,7 +381,7 @@ struct ResultCsv<'a> {
 /// `corrected`: corrected after review (reaches back to publication); `determined`: changed by
 /// a new determination (applies from its date).
 #[utoipa::path(get, path = "/api/v1/years/{year}/results.csv", tag = "results",
-    params(("year" = i32, Path, description = "Evaluation year"), ResultsQuery),
+    params(("year" = i32, Path, description = "Evaluation year"), ResultsCsvQuery),
     responses(
         (status = 200, description = "UTF-8 CSV (RFC 4180): a header row, then one row per result of the year, in code order. Columns: `year`, `status`, `code`, `name`, `county_code`, `county`, `grade`, `risk`, `basic_score`, `risk_score`, `art11_grounds`, `objection`, `corrected`, `determined`, `revision`. Cells that would start a spreadsheet formula begin with `'`", body = String, content_type = "text/csv"),
         (status = 400, description = "A parameter is not valid", body = Problem, content_type = "application/problem+json"),
@@ -340,11 +391,16 @@ struct ResultCsv<'a> {
 pub async fn year_results_csv(
     state: web::Data<AppState>,
     year: web::Path<i32>,
-    query: web::Query<ResultsQuery>,
+    query: web::Query<ResultsCsvQuery>,
 ) -> Result<HttpResponse> {
     let registry = state.live.at(query.revision)?;
     registry.require_known_dataset(crate::bundle::Dataset::Evaluation(*year))?;
-    let (summary, matching) = rows(&registry, *year, &query, state.clock.today())?;
+    let (summary, matching) = rows(
+        &registry,
+        *year,
+        ResultsFilter::from(&*query),
+        state.clock.today(),
+    )?;
     let revision = registry.revision.as_ref().map_or(0, |r| r.sequence);
     let rows: Vec<ResultRow> = matching
         .iter()
