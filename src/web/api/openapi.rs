@@ -56,6 +56,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     DOCUMENT.clone()
 }
 
+/// What the `Last-Modified` header says (`crate::web::http`).
+const LAST_MODIFIED: &str = "HTTP date: the later of the revision's time and the start of \
+     today in Asia/Shanghai (an answer about today changes at midnight), for `If-Modified-Since`";
+
 /// The name of the partner-key security scheme.
 const PARTNER_KEY: &str = "partner_key";
 /// Paths outside the rate limits (`crate::web::ratelimit`).
@@ -71,7 +75,8 @@ const UNLIMITED_PATHS: &[&str] = &["/healthz", "/readyz"];
 ///   every one that takes `revision`, and `500` on every one: unless the handler describes its
 ///   own;
 /// - on the data-keyed reads (`GET` under `/api/v1/`): the `200` answer's `ETag`,
-///   `X-Data-Revision`, `X-Data-As-Of` and `RateLimit-*` headers, and `304 Not Modified`.
+///   `X-Data-Revision`, `X-Data-As-Of`, `Last-Modified` and `RateLimit-*` headers, and
+///   `304 Not Modified`.
 fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
     let problem = || {
         ContentBuilder::new()
@@ -124,11 +129,15 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
             .build()
     };
     let not_modified = ResponseBuilder::new()
-        .description("`If-None-Match` names the current representation: nothing changed, no body")
+        .description(
+            "`If-None-Match` names the current representation, or (without `If-None-Match`) \
+             `If-Modified-Since` is at or after its `Last-Modified`: nothing changed, no body",
+        )
         .header(
             "ETag",
             header(Type::String, "The representation's strong tag"),
         )
+        .header("Last-Modified", header(Type::String, LAST_MODIFIED))
         .build();
     let mut shared_responses: BTreeMap<&str, Response> = [
         ("RateLimited", rate_limited),
@@ -243,6 +252,7 @@ fn add_shared(doc: &mut utoipa::openapi::OpenApi) {
                             "X-Data-As-Of",
                             "When that revision was made (RFC 3339): the data is as of then",
                         ),
+                        ("Last-Modified", LAST_MODIFIED),
                     ] {
                         ok.headers
                             .insert(name.to_string(), header(Type::String, description));
