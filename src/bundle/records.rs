@@ -112,7 +112,7 @@ pub struct Art11Finding {
 }
 
 /// State of an objection (Art. 16).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectionStatus {
     Filed,
@@ -141,7 +141,7 @@ pub struct Objection {
 }
 
 /// Kind of a change to a published record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A correction after review (Art. 16), effective from the original publication.
@@ -165,7 +165,7 @@ pub struct Change {
 }
 
 /// State of a serious-dishonesty listing (Art. 12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ListingState {
     /// Publicized (公示), not yet issued: not in force.

@@ -13,7 +13,7 @@ use crate::bundle::{Dataset, VerifiedBundle};
 use crate::domain::time::shanghai_date;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A year's results were publicized (first snapshot, in publicity).
@@ -42,9 +42,42 @@ pub enum EventKind {
     ViolationChanged,
 }
 
+impl EventKind {
+    pub const ALL: [EventKind; 11] = [
+        EventKind::YearInPublicity,
+        EventKind::YearPublished,
+        EventKind::YearRevised,
+        EventKind::Correction,
+        EventKind::Determination,
+        EventKind::ListingAdded,
+        EventKind::ListingInForce,
+        EventKind::ListingEnded,
+        EventKind::ListingChanged,
+        EventKind::ViolationAdded,
+        EventKind::ViolationChanged,
+    ];
+
+    /// The serialized name (what the JSON, the feed's entry ids and the pages say).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::YearInPublicity => "year_in_publicity",
+            EventKind::YearPublished => "year_published",
+            EventKind::YearRevised => "year_revised",
+            EventKind::Correction => "correction",
+            EventKind::Determination => "determination",
+            EventKind::ListingAdded => "listing_added",
+            EventKind::ListingInForce => "listing_in_force",
+            EventKind::ListingEnded => "listing_ended",
+            EventKind::ListingChanged => "listing_changed",
+            EventKind::ViolationAdded => "violation_added",
+            EventKind::ViolationChanged => "violation_changed",
+        }
+    }
+}
+
 /// Which signed date an event's `date` is: the field of the record or manifest it was read
 /// from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DateSource {
     /// The year's publicity date (公示).
@@ -400,6 +433,16 @@ fn diff(before: Option<&VerifiedBundle>, b: &VerifiedBundle, out: &mut Vec<Event
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_kind_names_are_what_serde_writes() {
+        for kind in EventKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).ok(),
+                Some(serde_json::Value::from(kind.as_str()))
+            );
+        }
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()

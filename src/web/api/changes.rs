@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::institutions::enum_str;
 use super::{json_ok, DataInfo};
+use crate::bundle::records::ListingState;
 use crate::bundle::Dataset;
 use crate::domain::time::SHANGHAI_OFFSET_SECONDS;
-use crate::read::changes::{events_since, Event};
+use crate::read::changes::{events_since, DateSource, Event, EventKind};
 use crate::web::{AppState, Problem};
 use crate::Result;
 
@@ -40,7 +40,7 @@ pub struct ChangeEvent {
     /// year_in_publicity, year_published, year_revised, correction, determination,
     /// listing_added (first in the registry's list, in the state `listing_state` says),
     /// listing_in_force, listing_ended, listing_changed, violation_added, violation_changed.
-    pub kind: String,
+    pub kind: EventKind,
     /// When the pipeline made that bundle: when the registry learned of it.
     pub at: DateTime<FixedOffset>,
     /// When it happened (Asia/Shanghai), from the signed data; `date_source` names the field.
@@ -49,11 +49,11 @@ pub struct ChangeEvent {
     /// "decision_date" (of the change), "listed_on", "in_force_from" or "ended_on" (of the
     /// listing), "decided_on" (of the violation), or "bundle_created" when no record date says
     /// (a year in publicity revised).
-    pub date_source: String,
+    pub date_source: DateSource,
     /// For listing events, the listing's state in that bundle: "publicity" (newly
     /// publicized), "in_force" (issued; in force since `date`, which may be long before the
     /// bundle), "repaired" or "removed"; null for other events.
-    pub listing_state: Option<String>,
+    pub listing_state: Option<ListingState>,
     pub code: Option<String>,
     pub name: Option<String>,
     /// Decision number of the change, listing or violation.
@@ -99,11 +99,11 @@ fn to_json(e: &Event) -> ChangeEvent {
     ChangeEvent {
         sequence: e.sequence,
         dataset: e.dataset.to_string(),
-        kind: enum_str(&e.kind),
+        kind: e.kind,
         at: e.at,
         date: e.date,
-        date_source: enum_str(&e.date_source),
-        listing_state: e.listing_state.map(|s| s.as_str().to_string()),
+        date_source: e.date_source,
+        listing_state: e.listing_state,
         code: e.code.clone(),
         name: e.name.clone(),
         reference: e.reference.clone(),
@@ -197,7 +197,7 @@ pub async fn changes_atom(
             entry.set_id(format!(
                 "urn:envcredit:change:{}:{}:{}:{}",
                 e.sequence,
-                enum_str(&e.kind),
+                e.kind.as_str(),
                 e.code.as_deref().unwrap_or("-"),
                 e.reference.as_deref().unwrap_or("-")
             ));
@@ -219,7 +219,7 @@ pub async fn changes_atom(
             entry.set_links(vec![link]);
             entry.set_summary(Some(Text::plain(format!(
                 "{} ({})",
-                enum_str(&e.kind),
+                e.kind.as_str(),
                 e.dataset
             ))));
             entry

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::institutions::{county_info, enum_str, grade_info, risk_info, GradeInfo, RiskInfo};
+use super::institutions::{county_info, grade_info, risk_info, GradeInfo, RiskInfo};
 use super::receipts::{self, ReceiptQuery};
 use super::{as_of, csv_ok, json_ok, CsvQuery, DataInfo};
+use crate::bundle::records::ChangeKind;
 use crate::domain::code::{CodeError, CreditCode};
 use crate::domain::consequences::{bid_flag, BidFlag};
 use crate::domain::text;
@@ -55,7 +56,7 @@ pub enum FlagStatus {
 pub struct AppliedChange {
     /// "correction" (after review, Art. 16; applies from the original publication) or
     /// "determination" (e.g. a new Art. 11 finding; applies from `effective_from`).
-    pub kind: String,
+    pub kind: ChangeKind,
     pub decision_date: NaiveDate,
     pub effective_from: NaiveDate,
     pub reason: String,
@@ -470,7 +471,7 @@ pub fn valid_grade(standing: &Standing<'_>) -> ValidGrade {
         valid_from: standing.validity.valid_from,
         valid_until: standing.validity.valid_until,
         change: record.change.as_ref().map(|c| AppliedChange {
-            kind: enum_str(&c.kind),
+            kind: c.kind,
             decision_date: c.decision_date,
             effective_from: c.effective_from,
             reason: c.reason.clone(),

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 
 use super::proofs::{listing_proof_url, violation_proof_url};
 use super::{json_ok, AsOfQuery, DataInfo};
-use crate::bundle::records::{Change, ChangeKind, EvaluationRecord, Objection, ObjectionStatus};
+use crate::bundle::records::{
+    Change, ChangeKind, EvaluationRecord, ListingState, Objection, ObjectionStatus,
+};
 use crate::domain::calendar::Calendar;
 use crate::domain::code::CreditCode;
 use crate::domain::consequences::{
@@ -122,8 +124,7 @@ pub struct Art11Info {
 /// An objection mark (Art. 16).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ObjectionInfo {
-    /// "filed", "under_review" or "decided".
-    pub status: String,
+    pub status: ObjectionStatus,
     pub filed_on: NaiveDate,
     pub decided_on: Option<NaiveDate>,
     pub outcome: Option<String>,
@@ -149,7 +150,7 @@ impl ObjectionInfo {
             ObjectionStatus::Decided => None,
         };
         ObjectionInfo {
-            status: enum_str(&o.status),
+            status: o.status,
             filed_on: o.filed_on,
             decided_on: o.decided_on,
             outcome: o.outcome.clone(),
@@ -180,7 +181,7 @@ impl GradeAndRisk {
 pub struct ChangeInfo {
     /// "correction" (after review, Art. 16; effective from the original publication) or
     /// "determination" (e.g. a new Art. 11 finding; effective from its date).
-    pub kind: String,
+    pub kind: ChangeKind,
     pub decision_date: NaiveDate,
     pub effective_from: NaiveDate,
     pub reason: String,
@@ -194,11 +195,11 @@ pub struct ChangeInfo {
     /// `grade` and `risk` are the current ones).
     pub to: GradeAndRisk,
     /// Deprecated: `from.grade.letter`.
-    // Inline: utoipa drops `deprecated` beside a `$ref`.
-    #[schema(deprecated, inline)]
+    // utoipa 5 writes a `$ref` without `deprecated`: the description says it.
+    #[schema(deprecated)]
     pub previous_grade: Grade,
     /// Deprecated: `from.risk.level`.
-    #[schema(deprecated, inline)]
+    #[schema(deprecated)]
     pub previous_risk: RiskLevel,
 }
 
@@ -240,8 +241,7 @@ pub struct YearInfo {
 pub struct ListingInfo {
     pub decision_number: String,
     pub reason: String,
-    /// "publicity", "in_force", "repaired" or "removed".
-    pub state: String,
+    pub state: ListingState,
     pub in_force: bool,
     pub listed_on: NaiveDate,
     pub in_force_from: Option<NaiveDate>,
@@ -257,7 +257,7 @@ impl ListingInfo {
         ListingInfo {
             decision_number: l.listing.decision_number.clone(),
             reason: l.listing.reason.clone(),
-            state: enum_str(&l.listing.state),
+            state: l.listing.state,
             in_force: l.in_force_on(on),
             listed_on: l.listing.listed_on,
             in_force_from: l.listing.in_force_from,
@@ -463,7 +463,7 @@ fn change_info(
     after: &EvaluationRecord,
 ) -> ChangeInfo {
     ChangeInfo {
-        kind: enum_str(&change.kind),
+        kind: change.kind,
         decision_date: change.decision_date,
         effective_from: change.effective_from,
         reason: change.reason.clone(),
@@ -507,12 +507,4 @@ pub fn county_info(county: County) -> CountyInfo {
 
 pub fn score(hundredths: i64) -> String {
     Score::from_hundredths(hundredths).to_string()
-}
-
-/// The snake_case wire name of a serde enum.
-pub fn enum_str<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }

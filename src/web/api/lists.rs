@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::institutions::enum_str;
 use super::proofs::{listing_proof_url, violation_proof_url};
 use super::search::query_string;
 use super::{csv_ok, json_ok, DataInfo};
+use crate::bundle::records::ListingState;
 use crate::bundle::Dataset;
 use crate::read::cursor::{self, page_after, pinned, Cursor};
 use crate::read::Registry;
@@ -93,8 +93,7 @@ pub struct ListingRow {
     pub name: String,
     pub decision_number: String,
     pub reason: String,
-    /// "publicity", "in_force", "repaired" or "removed".
-    pub state: String,
+    pub state: ListingState,
     /// In force on `as_of`.
     pub in_force: bool,
     pub listed_on: NaiveDate,
@@ -162,7 +161,7 @@ impl ListingCsv {
             name: row.name,
             decision_number: row.decision_number,
             reason: row.reason,
-            state: row.state,
+            state: row.state.as_str().to_string(),
             in_force: row.in_force,
             listed_on: Some(row.listed_on),
             in_force_from: row.in_force_from,
@@ -205,7 +204,7 @@ pub fn listings(
             name: l.listing.name.clone(),
             decision_number: l.listing.decision_number.clone(),
             reason: l.listing.reason.clone(),
-            state: enum_str(&l.listing.state),
+            state: l.listing.state,
             in_force: l.in_force_on(as_of),
             listed_on: l.listing.listed_on,
             in_force_from: l.listing.in_force_from,

@@ -7,11 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::institutions::{
-    county_info, enum_str, grade_info, risk_info, score, CountyInfo, GradeInfo, RiskInfo,
+    county_info, grade_info, risk_info, score, CountyInfo, GradeInfo, RiskInfo,
 };
 use super::search::query_string;
 use super::{csv_ok, json_ok, DataInfo};
-use crate::bundle::records::ChangeKind;
+use crate::bundle::records::{ChangeKind, ObjectionStatus};
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
 use crate::domain::validity::YearStatus;
@@ -190,8 +190,8 @@ pub struct ResultRow {
     pub risk_score: Option<String>,
     /// Art. 11 grounds (1–5) that put the result directly at E and high risk.
     pub art11_grounds: Vec<u8>,
-    /// "filed", "under_review", "decided", or null.
-    pub objection: Option<String>,
+    /// Null without an objection.
+    pub objection: Option<ObjectionStatus>,
     /// Whether the result was corrected after publication (after review, Art. 16; reaches back
     /// to the original publication).
     pub corrected: bool,
@@ -274,7 +274,7 @@ pub fn row(code: &str, name: &str, result: &YearResult) -> Option<ResultRow> {
         basic_score: r.basic.map(|b| score(b.total)),
         risk_score: r.risk_score.map(score),
         art11_grounds: r.art11.iter().map(|f| f.ground.number()).collect(),
-        objection: r.objection.as_ref().map(|o| enum_str(&o.status)),
+        objection: r.objection.as_ref().map(|o| o.status),
         corrected: result.changed_by(ChangeKind::Correction),
         determined: result.changed_by(ChangeKind::Determination),
     })
@@ -370,7 +370,7 @@ struct ResultCsv<'a> {
     basic_score: String,
     risk_score: String,
     art11_grounds: String,
-    objection: String,
+    objection: Option<ObjectionStatus>,
     corrected: bool,
     determined: bool,
     revision: u64,
@@ -423,7 +423,7 @@ pub async fn year_results_csv(
             .map(u8::to_string)
             .collect::<Vec<_>>()
             .join(" "),
-        objection: r.objection.clone().unwrap_or_default(),
+        objection: r.objection,
         corrected: r.corrected,
         determined: r.determined,
         revision,

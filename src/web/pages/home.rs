@@ -10,7 +10,7 @@ use super::Page;
 use crate::domain::score::Grade;
 use crate::read::changes::{events_since, Event, EventKind};
 use crate::read::stats::statistics;
-use crate::web::api::institutions::{enum_str, grade_info, GradeInfo};
+use crate::web::api::institutions::{grade_info, GradeInfo};
 use crate::web::AppState;
 
 /// How many of the latest changes the home page lists.
@@ -45,7 +45,7 @@ fn what_happened(e: &Event) -> String {
             EventKind::ListingAdded | EventKind::ListingInForce | EventKind::ListingEnded,
             Some(state),
         ) => format!("listing_{}", state.as_str()),
-        _ => enum_str(&e.kind),
+        _ => e.kind.as_str().to_string(),
     }
 }
 
@@ -60,7 +60,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         let c = counts.remove(&y.year).unwrap_or_default();
         Glance {
             year: y.year,
-            status: enum_str(&y.status()),
+            status: y.status().as_str().to_string(),
             total: c.total,
             grades: Grade::ALL
                 .iter()

@@ -20,7 +20,7 @@ use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
 use crate::read::stats::{statistics as count, YearCounts};
 use crate::web::api::institutions::{
-    county_info, enum_str, grade_info, risk_info, CountyInfo, GradeInfo, RiskInfo,
+    county_info, grade_info, risk_info, CountyInfo, GradeInfo, RiskInfo,
 };
 use crate::web::AppState;
 use crate::{Error, Result};
@@ -467,7 +467,7 @@ pub async fn statistics(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
         registry
             .years
             .get(year)
-            .map(|y| enum_str(&y.status()))
+            .map(|y| y.status().as_str().to_string())
             .unwrap_or_default()
     };
     // Newest first, in the tables and the chart.

@@ -12,7 +12,6 @@ use super::search::{choices, Filters};
 use super::{encode, Page};
 use crate::read::search::search;
 use crate::read::{Registry, YearInfo};
-use crate::web::api::institutions::enum_str;
 use crate::web::api::years::{row, ResultRow};
 use crate::web::AppState;
 use crate::Error;
@@ -34,7 +33,7 @@ struct YearView {
 fn year_view(registry: &Registry, y: &YearInfo, today: NaiveDate) -> YearView {
     YearView {
         year: y.year,
-        status: enum_str(&y.status()),
+        status: y.status().as_str().to_string(),
         publicity_date: y.schedule.publicity_date,
         objection_deadline: y.schedule.objection_deadline,
         publication_date: y.schedule.publication_date,
