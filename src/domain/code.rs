@@ -255,6 +255,37 @@ impl<'de> Deserialize<'de> for CreditCode {
     }
 }
 
+/// The OpenAPI `format` of a unified social credit code. JSON Schema cannot express the check
+/// character (a weighted sum modulo 31), so the description names the standard by this format;
+/// the length and the character classes are in [`PATTERN`].
+pub const FORMAT: &str = "unified-social-credit-code";
+
+/// A regular expression every valid code matches: 18 characters of [`CHARSET`], characters 3–8
+/// digits. A matching code may still have the wrong check character.
+pub const PATTERN: &str = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$";
+
+/// The schema of a code in the OpenAPI description: an 18-character string matching [`PATTERN`],
+/// of [`FORMAT`] (GB 32100-2015, check character included).
+impl utoipa::PartialSchema for CreditCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom(FORMAT.to_string())))
+            .min_length(Some(CODE_LENGTH))
+            .max_length(Some(CODE_LENGTH))
+            .pattern(Some(PATTERN))
+            .description(Some(
+                "Unified social credit code (GB 32100-2015): 18 characters, the last a check \
+                 character over the first 17.",
+            ))
+            .examples(["91330402MA0000001U"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CreditCode {}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -295,6 +326,34 @@ mod tests {
         for c in ['I', 'O', 'S', 'V', 'Z'] {
             assert!(!CHARSET.contains(c));
         }
+    }
+
+    /// The description's pattern allows exactly the character set, digits at 3–8 and 18
+    /// characters; every code `parse` accepts matches it.
+    #[test]
+    fn the_pattern_says_what_parse_checks_before_the_check_character() {
+        let pattern = regex::Regex::new(PATTERN).unwrap();
+        let valid = "91330402MA0000001U";
+        assert!(CreditCode::parse(valid).is_ok());
+        assert!(pattern.is_match(valid));
+        for position in 0..CODE_LENGTH {
+            for c in ('0'..='9').chain('A'..='Z').chain(['a', ' ', '-']) {
+                let mut chars: Vec<char> = valid.chars().collect();
+                chars[position] = c;
+                let text: String = chars.iter().collect();
+                let allowed = if DIVISION_POSITIONS.contains(&(position + 1)) {
+                    c.is_ascii_digit()
+                } else {
+                    CHARSET.contains(c)
+                };
+                assert_eq!(pattern.is_match(&text), allowed, "{text}");
+                if CreditCode::parse(&text).is_ok() {
+                    assert!(pattern.is_match(&text), "{text}");
+                }
+            }
+        }
+        assert!(!pattern.is_match(&valid[..17]));
+        assert!(!pattern.is_match(&format!("{valid}0")));
     }
 
     #[test]

@@ -131,6 +131,20 @@ impl<'de> Deserialize<'de> for County {
     }
 }
 
+/// The schema of a county in the OpenAPI description: one of the division codes of [`County::ALL`].
+impl utoipa::PartialSchema for County {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(County::ALL.map(County::code)))
+            .description(Some("County-level division code of Jiaxing."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for County {}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

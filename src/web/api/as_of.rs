@@ -15,6 +15,28 @@ pub const FIRST: &str = "2000-01-01";
 /// The latest date a question may ask about.
 pub const LAST: &str = "2099-12-31";
 
+/// A regular expression for the dates from [`FIRST`] to [`LAST`] written exactly `YYYY-MM-DD`.
+/// With `format: date` (a real date) it describes exactly what [`parse`] takes; a test holds the
+/// two together.
+pub const PATTERN: &str = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+
+/// The schema of an `as_of` in the OpenAPI description, for `value_type = as_of::AsOfDate` on the
+/// `Option<NaiveDate>` fields that [`optional`] reads.
+pub struct AsOfDate;
+
+impl utoipa::PartialSchema for AsOfDate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some(PATTERN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AsOfDate {}
+
 /// Reads an `as_of`: exactly `YYYY-MM-DD`, a real date, from [`FIRST`] to [`LAST`]. The error
 /// names the parameter and the rule.
 pub fn parse(text: &str) -> Result<NaiveDate, String> {
@@ -73,6 +95,35 @@ mod tests {
                 err.starts_with("as_of must be a date YYYY-MM-DD from 2000-01-01 to 2099-12-31"),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    /// The description's `format: date` plus [`PATTERN`] accept exactly what [`parse`] accepts,
+    /// for every day from 1999-12-01 to 2100-01-31 and for impossible days that fit the pattern.
+    #[test]
+    fn the_schema_says_what_parse_takes() {
+        let pattern = regex::Regex::new(PATTERN).unwrap();
+        let real_date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
+        let mut day = NaiveDate::from_ymd_opt(1999, 12, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(2100, 1, 31).unwrap();
+        let mut texts = vec![
+            "2025-02-29".to_string(),
+            "2024-02-30".to_string(),
+            "2025-04-31".to_string(),
+            "2025-00-10".to_string(),
+            "2025-13-01".to_string(),
+            "2025-06-00".to_string(),
+            "2025-6-1".to_string(),
+            "+2025-06-01".to_string(),
+            "2025-06-01 ".to_string(),
+        ];
+        while day <= end {
+            texts.push(day.format("%Y-%m-%d").to_string());
+            day = day.succ_opt().unwrap();
+        }
+        for text in texts {
+            let described = pattern.is_match(&text) && real_date(&text);
+            assert_eq!(described, parse(&text).is_ok(), "{text}");
         }
     }
 

@@ -137,6 +137,7 @@ pub struct FlagResponse {
 pub struct FlagQuery {
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) to answer for,
     /// e.g. a bid deadline; default today. A date after today is answered as `provisional`.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number), reproducing what the
@@ -156,6 +157,7 @@ pub struct BatchItem {
     pub code: String,
     /// The date for this code (e.g. its bid deadline), exactly `YYYY-MM-DD`, 2000-01-01 to
     /// 2099-12-31; default the batch's `as_of`.
+    #[schema(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
 }
@@ -177,6 +179,7 @@ pub struct ItemsBatch {
     /// The date for every item without its own (exactly `YYYY-MM-DD`, 2000-01-01 to
     /// 2099-12-31); default today (Asia/Shanghai). A date after today is answered as
     /// `provisional`.
+    #[schema(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number); default the current.
     pub revision: Option<u64>,
@@ -194,6 +197,7 @@ pub struct ItemsBatch {
 pub struct CodesBatch {
     /// The date for every code (exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31); default today
     /// (Asia/Shanghai). A date after today is answered as `provisional`.
+    #[schema(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number); default the current.
     pub revision: Option<u64>,
@@ -574,7 +578,7 @@ fn empty(status: FlagStatus) -> FlagAnswer {
 /// window and the rule applied; or `no_valid_grade` with the reason. With `receipt=true` the
 /// answer also carries a `receipt` signed by the registry (docs/receipts.md).
 #[utoipa::path(get, path = "/api/v1/flags/{code}", tag = "flags",
-    params(("code" = String, Path, description = "Unified social credit code (18 characters)"), FlagQuery),
+    params(("code" = inline(crate::domain::code::CreditCode), Path, description = "Unified social credit code (18 characters)"), FlagQuery),
     responses(
         (status = 200, description = "The flag, or `no_valid_grade` with the reason", body = FlagResponse),
         (status = 400, description = "Invalid code (the reason names the failed check) or parameter", body = Problem, content_type = "application/problem+json"),

@@ -195,12 +195,37 @@ pub struct ChangeInfo {
     /// `grade` and `risk` are the current ones).
     pub to: GradeAndRisk,
     /// Deprecated: `from.grade.letter`.
-    // utoipa 5 writes a `$ref` without `deprecated`: the description says it.
-    #[schema(deprecated)]
+    #[schema(schema_with = previous_grade)]
     pub previous_grade: Grade,
     /// Deprecated: `from.risk.level`.
-    #[schema(deprecated)]
+    #[schema(schema_with = previous_risk)]
     pub previous_risk: RiskLevel,
+}
+
+fn previous_grade() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    deprecated::<Grade>("Deprecated: `from.grade.letter`.")
+}
+
+fn previous_risk() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    deprecated::<RiskLevel>("Deprecated: `from.risk.level`.")
+}
+
+/// The schema of a deprecated field of type `T`: `T`'s own, written out and marked
+/// `deprecated` (utoipa 5 writes a `$ref` without the mark, and a generated client would not
+/// warn).
+fn deprecated<T: utoipa::PartialSchema>(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::{Deprecated, RefOr};
+    match T::schema() {
+        RefOr::T(Schema::Object(mut object)) => {
+            object.deprecated = Some(Deprecated::True);
+            object.description = Some(description.to_string());
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
+    }
 }
 
 /// One evaluation year of an institution, as currently known.
@@ -308,7 +333,7 @@ pub struct InstitutionResponse {
 
 /// One institution by unified social credit code.
 #[utoipa::path(get, path = "/api/v1/institutions/{code}", tag = "institutions",
-    params(("code" = String, Path, description = "Unified social credit code (18 characters)"), AsOfQuery),
+    params(("code" = inline(crate::domain::code::CreditCode), Path, description = "Unified social credit code (18 characters)"), AsOfQuery),
     responses(
         (status = 200, description = "The institution", body = InstitutionResponse),
         (status = 400, description = "Invalid code (the reason names the failed check) or date", body = Problem, content_type = "application/problem+json"),

@@ -55,6 +55,7 @@ pub struct ListQuery {
     pub state: ListingFilter,
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for "in
     /// force"; default today. A date after today is answered as `provisional`.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
@@ -77,6 +78,7 @@ pub struct ListCsvQuery {
     pub state: ListingFilter,
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for "in
     /// force"; default today. A date after today is answered as `provisional`.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.

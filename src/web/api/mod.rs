@@ -58,6 +58,7 @@ pub const DEMO_NOTICE: &str = "DEMO DATA — fictional institutions and results,
 pub struct AsOfQuery {
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) to answer for,
     /// e.g. a bid deadline; default today. A date after today is answered as `provisional`.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision (a bundle sequence number), reproducing what the
@@ -223,6 +224,7 @@ pub fn csv_ok<T: Serialize>(
 pub struct CsvQuery {
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) to answer for;
     /// default today. A date after today is answered as `provisional`.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.

@@ -94,7 +94,7 @@ fn served_chain(registry: &Registry) -> &[VerifiedBundle] {
 /// it, from the latest bundle of that year that holds it.
 #[utoipa::path(get, path = "/api/v1/institutions/{code}/years/{year}/proof", tag = "verification",
     params(
-        ("code" = String, Path, description = "Unified social credit code (18 characters)"),
+        ("code" = inline(crate::domain::code::CreditCode), Path, description = "Unified social credit code (18 characters)"),
         ("year" = i32, Path, description = "Evaluation year"),
         RevisionQuery,
     ),
@@ -199,7 +199,7 @@ fn proof_of(
 /// as a listing that never existed.
 #[utoipa::path(get, path = "/api/v1/institutions/{code}/listings/{decision}/proof", tag = "verification",
     params(
-        ("code" = String, Path, description = "Unified social credit code (18 characters)"),
+        ("code" = inline(crate::domain::code::CreditCode), Path, description = "Unified social credit code (18 characters)"),
         ("decision" = String, Path, description = "The listing's decision number, percent-encoded as UTF-8 (the `proof` link of each listing gives it ready)"),
         RevisionQuery,
     ),
@@ -252,7 +252,7 @@ pub async fn listing_proof(
 /// docs/rules.md) is not proved: it answers exactly as a violation that never existed.
 #[utoipa::path(get, path = "/api/v1/institutions/{code}/violations/{decision}/proof", tag = "verification",
     params(
-        ("code" = String, Path, description = "Unified social credit code (18 characters)"),
+        ("code" = inline(crate::domain::code::CreditCode), Path, description = "Unified social credit code (18 characters)"),
         ("decision" = String, Path, description = "The violation's decision number, percent-encoded as UTF-8 (the `proof` link of each violation gives it ready)"),
         RevisionQuery,
     ),

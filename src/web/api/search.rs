@@ -36,16 +36,17 @@ pub struct SearchQuery {
     #[param(example = 2024)]
     pub year: Option<i32>,
     /// County-level division code: 330402, 330411, 330421, 330424, 330481, 330482 or 330483.
-    #[param(value_type = Option<String>, example = "330402")]
+    #[param(inline, example = "330402")]
     pub county: Option<County>,
     /// Grade A–E (of `year`'s result, or else of the grade valid on `as_of`).
-    #[param(value_type = Option<String>, example = "A")]
+    #[param(inline, example = "A")]
     pub grade: Option<Grade>,
     /// Risk level: low, medium or high (as for `grade`).
-    #[param(value_type = Option<String>, example = "low")]
+    #[param(inline, example = "low")]
     pub risk: Option<RiskLevel>,
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for the valid
     /// grade; default today.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.

@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct YearsQuery {
     /// The date (Asia/Shanghai, exactly `YYYY-MM-DD`, 2000-01-01 to 2099-12-31) for
     /// `valid_on_as_of`; default today.
+    #[param(value_type = Option<crate::web::api::as_of::AsOfDate>, inline)]
     #[serde(default, deserialize_with = "crate::web::api::as_of::optional")]
     pub as_of: Option<NaiveDate>,
     /// Answer from this earlier data revision; default the current one.
@@ -111,13 +112,13 @@ pub async fn list_years(
 #[serde(deny_unknown_fields)]
 pub struct ResultsQuery {
     /// County-level division code, e.g. 330402.
-    #[param(value_type = Option<String>, example = "330402")]
+    #[param(inline, example = "330402")]
     pub county: Option<County>,
     /// Grade A–E.
-    #[param(value_type = Option<String>, example = "B")]
+    #[param(inline, example = "B")]
     pub grade: Option<Grade>,
     /// Risk level: low, medium or high.
-    #[param(value_type = Option<String>, example = "low")]
+    #[param(inline, example = "low")]
     pub risk: Option<RiskLevel>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
@@ -134,13 +135,13 @@ pub struct ResultsQuery {
 #[serde(deny_unknown_fields)]
 pub struct ResultsCsvQuery {
     /// County-level division code, e.g. 330402.
-    #[param(value_type = Option<String>, example = "330402")]
+    #[param(inline, example = "330402")]
     pub county: Option<County>,
     /// Grade A–E.
-    #[param(value_type = Option<String>, example = "B")]
+    #[param(inline, example = "B")]
     pub grade: Option<Grade>,
     /// Risk level: low, medium or high.
-    #[param(value_type = Option<String>, example = "low")]
+    #[param(inline, example = "low")]
     pub risk: Option<RiskLevel>,
     /// Answer from this earlier data revision; default the current one.
     pub revision: Option<u64>,
