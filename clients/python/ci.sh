@@ -11,6 +11,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "${here}/../.." && pwd)"
+# shellcheck source=../../tests/wait_for_health.sh
+. "${repo}/tests/wait_for_health.sh"
 binary="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 
 work="$(mktemp -d)"
@@ -35,7 +37,7 @@ elapsed "$t"
 
 echo "-- openapi-python-client generate (warnings fail)"
 t=$(date +%s)
-(cd "${work}" && "${work}/venv/bin/openapi-python-client" generate \
+(cd "${work}" && PATH="${work}/venv/bin:${PATH}" "${work}/venv/bin/openapi-python-client" generate \
     --path "${repo}/openapi/openapi.json" --meta none --config "${here}/generator.yaml" \
     --output-path "${work}/client/envcredit_client") >"${work}/generate.log" 2>&1 || {
     cat "${work}/generate.log"
@@ -82,15 +84,7 @@ TOML
 "${binary}" --config "${work}/envcredit.toml" serve >"${work}/serve.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:${port}"
-for _ in $(seq 1 60); do
-    curl -fsS "${base}/healthz" >/dev/null 2>&1 && break
-    if ! kill -0 "${server_pid}" 2>/dev/null; then
-        cat "${work}/serve.log"
-        echo "envcredit serve exited before answering /healthz" >&2
-        exit 1
-    fi
-    sleep 0.5
-done
+wait_for_health "${base}" "${server_pid}" "${work}/serve.log"
 status=0
 for script in public procurement partner; do
     ENVCREDIT_PARTNER_KEY="${partner_key}" "${work}/venv/bin/python" "${here}/${script}.py" "${base}" \
