@@ -12,6 +12,7 @@ use tera::Context;
 use super::{encode, Page};
 use crate::domain::county::County;
 use crate::domain::score::{Grade, RiskLevel};
+use crate::read::cursor::{pinned, Cursor};
 use crate::read::search::{search, Filter, MAX_QUERY_CHARS};
 use crate::read::{Institution, Registry};
 use crate::web::api::institutions::{
@@ -63,12 +64,8 @@ impl Filters {
                 "q: the search text is longer than {MAX_QUERY_CHARS} characters"
             )));
         }
+        // Read (and bounded) by `pinned`, as the API's cursors are.
         let cursor = query.get("cursor").filter(|c| !c.is_empty()).cloned();
-        if cursor.as_deref().is_some_and(|c| c.len() > 18) {
-            return Err(Error::BadRequest(
-                "cursor: not a cursor of this list".into(),
-            ));
-        }
         Ok(Filters {
             text,
             year: param(query, "year", "a year")?,
@@ -88,6 +85,25 @@ impl Filters {
             risk: self.risk,
             as_of,
         }
+    }
+
+    /// Pins `page` to the revision and date its `cursor` was made at (read::cursor), as the
+    /// API's paged lists do, so that following "next" never mixes revisions; without a cursor
+    /// the page answers from the current revision about today. Returns the date and the code
+    /// to continue after.
+    pub fn pin(&self, page: &mut Page) -> Result<(NaiveDate, Option<String>)> {
+        let (registry, cursor) = pinned(&page.state.live, None, self.cursor.as_deref(), 1)?;
+        page.registry = registry;
+        let Some(cursor) = cursor else {
+            return Ok((page.today, None));
+        };
+        let as_of = cursor.as_of(None)?.unwrap_or(page.today);
+        Ok((as_of, cursor.after.into_iter().next()))
+    }
+
+    /// The cursor of the page after the one ending with `last` (None without one).
+    pub fn next_cursor(page: &Page, as_of: NaiveDate, last: Option<&String>) -> Option<String> {
+        Cursor::encode(&page.registry, Some(as_of), vec![last?.clone()])
     }
 
     pub fn any(&self) -> bool {
@@ -183,36 +199,41 @@ pub async fn search_page(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::new(&state, &req);
-    if let Err(e) = page.registry.require_known() {
-        return page.error(&e);
-    }
+    let mut page = Page::new(&state, &req);
     let filters = match Filters::from_query(&query) {
         Ok(f) => f,
         Err(e) => return page.error(&e),
     };
+    let (as_of, after) = match filters.pin(&mut page) {
+        Ok(pinned) => pinned,
+        Err(e) => return page.error(&e),
+    };
+    if let Err(e) = page.registry.require_known() {
+        return page.error(&e);
+    }
     let registry = &page.registry;
     let mut context = Context::new();
     if filters.any() {
         let found = search(
             registry,
-            &filters.filter(page.today),
-            filters.cursor.as_deref(),
+            &filters.filter(as_of),
+            after.as_deref(),
             PAGE_SIZE,
         );
         let rows: Vec<Row> = found
             .items
             .iter()
-            .map(|i| row(registry, i, page.today))
+            .map(|i| row(registry, i, as_of))
             .collect();
         context.insert("rows", &rows);
         context.insert("total", &found.total);
-        let next_url = found.next.as_ref().map(|cursor| {
+        let next = Filters::next_cursor(&page, as_of, found.next.as_ref());
+        let next_url = next.map(|cursor| {
             format!(
                 "{}/search?{}&cursor={}",
                 page.locale.base,
                 filters.query(false),
-                encode(cursor)
+                encode(&cursor)
             )
         });
         context.insert("next_url", &next_url);

@@ -65,27 +65,31 @@ pub async fn year(
     year: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let page = Page::new(&state, &req);
-    let registry = &page.registry;
+    let mut page = Page::new(&state, &req);
     let Ok(year) = year.parse::<i32>() else {
         return page.error(&Error::BadRequest(format!("year: `{year}` is not a year")));
     };
+    let mut filters = match Filters::from_query(&query) {
+        Ok(f) => f,
+        Err(e) => return page.error(&e),
+    };
+    let (as_of, after) = match filters.pin(&mut page) {
+        Ok(pinned) => pinned,
+        Err(e) => return page.error(&e),
+    };
+    let registry = &page.registry;
     if let Err(e) = registry.require_known_dataset(crate::bundle::Dataset::Evaluation(year)) {
         return page.error(&e);
     }
     let Some(info) = registry.years.get(&year) else {
         return page.error(&Error::NotFound(format!("evaluation year {year}")));
     };
-    let mut filters = match Filters::from_query(&query) {
-        Ok(f) => f,
-        Err(e) => return page.error(&e),
-    };
     filters.text = None;
     filters.year = Some(year);
     let found = search(
         registry,
-        &filters.filter(page.today),
-        filters.cursor.as_deref(),
+        &filters.filter(as_of),
+        after.as_deref(),
         PAGE_SIZE,
     );
     let rows: Vec<ResultRow> = found
@@ -94,12 +98,13 @@ pub async fn year(
         .filter_map(|inst| row(&inst.code, &inst.name, inst.results.get(&year)?))
         .collect();
     let selection = filters.query(true);
-    let next_url = found.next.as_ref().map(|cursor| {
+    let next = Filters::next_cursor(&page, as_of, found.next.as_ref());
+    let next_url = next.map(|cursor| {
         let sep = if selection.is_empty() { "" } else { "&" };
         format!(
             "{}/years/{year}?{selection}{sep}cursor={}",
             page.locale.base,
-            encode(cursor)
+            encode(&cursor)
         )
     });
     let csv_url = format!(
